@@ -1,0 +1,93 @@
+//! Argument parsing and the subcommands (DESIGN.md §5). Errors end here: one
+//! line on stderr and exit code 2 for bad usage or input, 1 otherwise.
+
+mod bench;
+mod deconv;
+mod metrics;
+mod paths;
+mod progress;
+mod psf;
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sharpens blurred photos.
+#[derive(Parser, Debug)]
+#[command(name = "unblur", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// An image to open (the editor); without one, runs on the built-in sample.
+    image: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Deconvolve an image with a known PSF.
+    Deconv(deconv::Args),
+    /// Render a PSF as an image.
+    Psf(psf::Args),
+    /// PSNR and SSIM of an image against a reference.
+    Metrics(metrics::Args),
+    /// Timings of the engine.
+    Bench(bench::Args),
+}
+
+/// A failure with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl From<unblur::Error> for Failure {
+    fn from(error: unblur::Error) -> Self {
+        Failure {
+            code: if error.is_bad_input() { 2 } else { 1 },
+            message: error.to_string(),
+        }
+    }
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            use clap::error::ErrorKind;
+            if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line naming the problem; clap's full text adds usage lines.
+            let text = error.render().to_string();
+            let first = text.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
+            eprintln!("unblur: error: {first} (see unblur --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match cli.command {
+        Some(Command::Deconv(args)) => deconv::run(&args),
+        Some(Command::Psf(args)) => psf::run(&args),
+        Some(Command::Metrics(args)) => metrics::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
+        None => sample::run(cli.image.as_deref()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("unblur: error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

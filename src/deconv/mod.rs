@@ -1,0 +1,230 @@
+//! Non-blind deconvolution on the CPU: Wiener, Tikhonov, total variation and
+//! Richardson–Lucy, with boundary handling and parameters chosen from the
+//! image when the caller gives none.
+
+mod boundary;
+mod noise;
+mod operators;
+mod rl;
+mod spectral;
+mod tv;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use boundary::{Boundary, Layout, looks_periodic};
+pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
+pub use operators::otf;
+pub use rl::richardson_lucy;
+pub use spectral::Prepared;
+pub use tv::total_variation;
+
+use crate::error::{Error, Result};
+use crate::imaging::Image;
+use crate::jobs::Progress;
+use crate::psf::Kernel;
+
+/// A deconvolution method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Wiener,
+    Tikhonov,
+    TotalVariation,
+    RichardsonLucy,
+}
+
+impl Method {
+    pub const ALL: [Method; 4] = [
+        Method::Wiener,
+        Method::Tikhonov,
+        Method::TotalVariation,
+        Method::RichardsonLucy,
+    ];
+
+    /// True for the methods that iterate (and take `iterations`).
+    pub fn is_iterative(self) -> bool {
+        matches!(self, Method::TotalVariation | Method::RichardsonLucy)
+    }
+}
+
+impl FromStr for Method {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        match text {
+            "wiener" => Ok(Method::Wiener),
+            "tikhonov" => Ok(Method::Tikhonov),
+            "tv" => Ok(Method::TotalVariation),
+            "rl" => Ok(Method::RichardsonLucy),
+            other => Err(Error::bad_parameter(format!(
+                "unknown method '{other}': use wiener, tikhonov, tv or rl"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Method::Wiener => "wiener",
+            Method::Tikhonov => "tikhonov",
+            Method::TotalVariation => "tv",
+            Method::RichardsonLucy => "rl",
+        })
+    }
+}
+
+/// What the caller asks for; `None` means "choose from the image".
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub method: Method,
+    /// Wiener's noise-to-signal ratio K.
+    pub nsr: Option<f64>,
+    /// Tikhonov's Laplacian weight, or TV's weight.
+    pub lambda: Option<f64>,
+    pub iterations: Option<usize>,
+    pub boundary: Boundary,
+}
+
+/// What was actually used, for reports and for reproducing a result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub method: Method,
+    /// The method's parameter: K for Wiener, lambda for Tikhonov and TV
+    /// (none for Richardson–Lucy).
+    pub parameter: Option<f64>,
+    pub iterations: Option<usize>,
+    /// Periodic or Reflect.
+    pub boundary: Boundary,
+    pub noise_sigma: f64,
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.method)?;
+        match (self.method, self.parameter) {
+            (Method::Wiener, Some(k)) => write!(f, " nsr={k:.3e}")?,
+            (_, Some(l)) => write!(f, " lambda={l:.3e}")?,
+            _ => {}
+        }
+        if let Some(n) = self.iterations {
+            write!(f, " iters={n}")?;
+        }
+        let boundary = if self.boundary == Boundary::Periodic {
+            "periodic"
+        } else {
+            "reflect"
+        };
+        write!(f, " boundary={boundary} noise={:.2e}", self.noise_sigma)
+    }
+}
+
+/// Most iterations accepted: far past any useful count.
+pub const MAX_ITERATIONS: usize = 100_000;
+/// Default iterations of total variation.
+pub const TV_ITERATIONS: usize = 100;
+/// Richardson–Lucy stops early to keep noise down: by default after
+/// `RL_ITERATIONS_PER_NOISE / sigma` iterations, within this range.
+const RL_ITERATIONS_PER_NOISE: f64 = 0.5;
+const RL_ITERATION_RANGE: (usize, usize) = (20, 200);
+/// TV weight per unit of noise variance (MAP with a Laplacian gradient prior
+/// of this rate, for images in [0, 1]).
+const TV_WEIGHT_PER_VARIANCE: f64 = 20.0;
+/// Noise below a 16-bit step is not resolvable; the automatic TV weight uses
+/// at least this sigma.
+pub(crate) const MIN_NOISE_SIGMA: f64 = 1.0 / 65535.0;
+
+/// Deconvolves `image` (linear light) by `kernel`.
+pub fn deconvolve(
+    image: &Image,
+    kernel: &Kernel,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<(Image, Applied)> {
+    validate(image, kernel, settings)?;
+    let boundary = match settings.boundary {
+        Boundary::Auto if looks_periodic(&image.planes, image.height, image.width) => Boundary::Periodic,
+        Boundary::Auto => Boundary::Reflect,
+        chosen => chosen,
+    };
+    progress.step("preparing", 0.0)?;
+    let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
+    let otf = prepared.otf(kernel);
+    let noise_sigma = prepared.noise_sigma(&otf);
+    let (result, parameter, iterations) = match settings.method {
+        Method::Wiener => {
+            let k = settings.nsr.unwrap_or_else(|| prepared.auto_nsr(&otf, noise_sigma));
+            (prepared.wiener(&otf, k as f32), Some(k), None)
+        }
+        Method::Tikhonov => {
+            let lambda = settings
+                .lambda
+                .unwrap_or_else(|| prepared.auto_tikhonov_lambda(&otf, noise_sigma));
+            (prepared.tikhonov(&otf, lambda as f32), Some(lambda), None)
+        }
+        Method::TotalVariation => {
+            let lambda = settings.lambda.unwrap_or_else(|| auto_tv_lambda(noise_sigma));
+            let n = settings.iterations.unwrap_or(TV_ITERATIONS);
+            (
+                total_variation(&prepared, &otf, lambda as f32, n, progress)?,
+                Some(lambda),
+                Some(n),
+            )
+        }
+        Method::RichardsonLucy => {
+            let n = settings.iterations.unwrap_or_else(|| auto_rl_iterations(noise_sigma));
+            (richardson_lucy(&prepared, &otf, n, progress)?, None, Some(n))
+        }
+    };
+    progress.report("done", 1.0);
+    Ok((
+        result,
+        Applied {
+            method: settings.method,
+            parameter,
+            iterations,
+            boundary,
+            noise_sigma,
+        },
+    ))
+}
+
+/// TV weight from the noise level: `lambda = rate * sigma^2`.
+pub fn auto_tv_lambda(noise_sigma: f64) -> f64 {
+    TV_WEIGHT_PER_VARIANCE * noise_sigma.max(MIN_NOISE_SIGMA).powi(2)
+}
+
+/// More iterations for cleaner images: noise grows with every iteration.
+pub fn auto_rl_iterations(noise_sigma: f64) -> usize {
+    let (min, max) = RL_ITERATION_RANGE;
+    ((RL_ITERATIONS_PER_NOISE / noise_sigma.max(MIN_NOISE_SIGMA)).round() as usize).clamp(min, max)
+}
+
+fn validate(image: &Image, kernel: &Kernel, settings: &Settings) -> Result<()> {
+    if kernel.height > image.height || kernel.width > image.width {
+        return Err(Error::bad_parameter(format!(
+            "PSF ({}x{}) is larger than the image ({}x{})",
+            kernel.width, kernel.height, image.width, image.height
+        )));
+    }
+    if image.planes.iter().any(|p| p.iter().any(|v| !v.is_finite())) {
+        return Err(Error::bad_parameter("image holds NaN or infinite values"));
+    }
+    for (name, value) in [("nsr", settings.nsr), ("lambda", settings.lambda)] {
+        if let Some(v) = value
+            && (!v.is_finite() || v <= 0.0)
+        {
+            return Err(Error::bad_parameter(format!(
+                "--{name} must be a positive number, got {v}"
+            )));
+        }
+    }
+    if let Some(n) = settings.iterations
+        && (n == 0 || n > MAX_ITERATIONS)
+    {
+        return Err(Error::bad_parameter(format!(
+            "--iters must be between 1 and {MAX_ITERATIONS}, got {n}"
+        )));
+    }
+    Ok(())
+}

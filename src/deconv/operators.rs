@@ -1,0 +1,106 @@
+//! The linear operators of the methods, on a periodic FFT domain: the blur
+//! (its OTF), finite differences and the Laplacian.
+
+use std::f32::consts::TAU;
+
+use crate::fft::{Complex32, Fft2d};
+use crate::psf::Kernel;
+
+/// The optical transfer function: the kernel placed with its centre at
+/// [0, 0] (wrapping around), transformed. Needs the kernel to fit the domain.
+pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
+    let (h, w) = (fft.height, fft.width);
+    assert!(
+        kernel.height <= h && kernel.width <= w,
+        "kernel must fit the FFT domain"
+    );
+    let mut placed = vec![0.0f32; h * w];
+    let (cy, cx) = (kernel.height / 2, kernel.width / 2);
+    for r in 0..kernel.height {
+        for c in 0..kernel.width {
+            let y = (r + h - cy) % h;
+            let x = (c + w - cx) % w;
+            placed[y * w + x] += kernel.at(r, c);
+        }
+    }
+    fft.forward(&placed)
+}
+
+/// |D_x|^2 + |D_y|^2 per stored frequency, for forward differences: the
+/// symbol of the negative 5-point Laplacian.
+pub fn gradient_energy(fft: &Fft2d) -> Vec<f32> {
+    let mut out = vec![0.0; fft.spectrum_len()];
+    for kx in 0..fft.columns {
+        let ex = 2.0 - 2.0 * (TAU * kx as f32 / fft.width as f32).cos();
+        for ky in 0..fft.height {
+            let ey = 2.0 - 2.0 * (TAU * ky as f32 / fft.height as f32).cos();
+            out[fft.frequency(ky, kx)] = ex + ey;
+        }
+    }
+    out
+}
+
+/// Forward differences with wrap-around: (f[x+1] - f[x], f[y+1] - f[y]).
+pub fn gradient(f: &[f32], height: usize, width: usize, dx: &mut [f32], dy: &mut [f32]) {
+    use rayon::prelude::*;
+    dx.par_chunks_mut(width)
+        .zip(dy.par_chunks_mut(width))
+        .enumerate()
+        .for_each(|(y, (row_dx, row_dy))| {
+            let row = &f[y * width..(y + 1) * width];
+            let below = &f[((y + 1) % height) * width..((y + 1) % height + 1) * width];
+            for x in 0..width {
+                row_dx[x] = row[(x + 1) % width] - row[x];
+                row_dy[x] = below[x] - row[x];
+            }
+        });
+}
+
+/// The adjoint of [`gradient`]: D_x^T a + D_y^T b (a negative divergence).
+pub fn gradient_adjoint(a: &[f32], b: &[f32], height: usize, width: usize, out: &mut [f32]) {
+    use rayon::prelude::*;
+    out.par_chunks_mut(width).enumerate().for_each(|(y, row_out)| {
+        let above = ((y + height - 1) % height) * width;
+        let here = y * width;
+        for x in 0..width {
+            let left = (x + width - 1) % width;
+            row_out[x] = (a[here + left] - a[here + x]) + (b[above + x] - b[here + x]);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fft;
+
+    #[test]
+    fn gradient_adjoint_is_the_adjoint() {
+        let (h, w) = (6, 9);
+        let f: Vec<f32> = (0..h * w).map(|i| ((i * 37) % 11) as f32 * 0.1).collect();
+        let a: Vec<f32> = (0..h * w).map(|i| ((i * 13) % 7) as f32 * 0.2).collect();
+        let b: Vec<f32> = (0..h * w).map(|i| ((i * 5) % 9) as f32 * 0.3).collect();
+        let (mut dx, mut dy, mut adj) = (vec![0.0; h * w], vec![0.0; h * w], vec![0.0; h * w]);
+        gradient(&f, h, w, &mut dx, &mut dy);
+        gradient_adjoint(&a, &b, h, w, &mut adj);
+        let lhs: f32 = dx.iter().zip(&a).chain(dy.iter().zip(&b)).map(|(p, q)| p * q).sum();
+        let rhs: f32 = f.iter().zip(&adj).map(|(p, q)| p * q).sum();
+        assert!((lhs - rhs).abs() < 1e-3, "{lhs} vs {rhs}");
+    }
+
+    #[test]
+    fn gradient_energy_matches_the_laplacian_spectrum() {
+        let (h, w) = (8, 10);
+        let plan = fft::plan(h, w);
+        let mut laplacian = vec![0.0f32; h * w];
+        laplacian[0] = 4.0;
+        laplacian[1] = -1.0;
+        laplacian[w - 1] = -1.0;
+        laplacian[w] = -1.0;
+        laplacian[(h - 1) * w] = -1.0;
+        let spectrum = plan.forward(&laplacian);
+        for (s, e) in spectrum.iter().zip(gradient_energy(&plan)) {
+            assert!((s.re - e).abs() < 1e-4 && s.im.abs() < 1e-4);
+        }
+    }
+}

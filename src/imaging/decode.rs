@@ -1,0 +1,188 @@
+//! Decoding files to `Image`, with the decode limit and the light-space rule.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+
+use super::{BitDepth, Image, LightSpace, SpaceChoice, light};
+use crate::error::{Error, Result};
+
+/// How to decode a file.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeOptions {
+    pub space: SpaceChoice,
+    /// Images with more pixels than this (in millions) are refused before decoding.
+    pub max_megapixels: f64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            space: SpaceChoice::Auto,
+            max_megapixels: super::DEFAULT_MAX_MEGAPIXELS,
+        }
+    }
+}
+
+/// A decoded file: the image in linear light and what is needed to write a
+/// result the way the file was stored.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    pub image: Image,
+    /// The space the stored values were in (and results are written back in).
+    pub space: LightSpace,
+    pub depth: BitDepth,
+    pub format: ImageFormat,
+}
+
+/// Decodes `path` to linear light following `options.space`.
+pub fn load(path: &Path, options: &DecodeOptions) -> Result<Decoded> {
+    let raw = decode_raw(path, options.max_megapixels)?;
+    let space = match options.space {
+        SpaceChoice::Srgb => LightSpace::Srgb,
+        SpaceChoice::Linear => LightSpace::Linear,
+        SpaceChoice::Auto => auto_space(&raw),
+    };
+    let mut image = raw.image;
+    if space == LightSpace::Srgb {
+        image.planes.iter_mut().for_each(|p| light::decode_plane(p));
+    }
+    Ok(Decoded {
+        image,
+        space,
+        depth: raw.depth,
+        format: raw.format,
+    })
+}
+
+/// Decodes `path` to its stored values scaled to [0, 1], with no light-space
+/// conversion (metrics and kernels read files this way).
+pub fn load_stored(path: &Path, max_megapixels: f64) -> Result<(Image, BitDepth)> {
+    let raw = decode_raw(path, max_megapixels)?;
+    Ok((raw.image, raw.depth))
+}
+
+struct RawImage {
+    image: Image,
+    depth: BitDepth,
+    format: ImageFormat,
+    colour_tagged: bool,
+}
+
+/// DESIGN.md §3: 8-bit images, JPEGs and colour-tagged files are sRGB;
+/// untagged 16-bit and float images are linear.
+fn auto_space(raw: &RawImage) -> LightSpace {
+    if raw.format == ImageFormat::Jpeg || raw.depth == BitDepth::Eight || raw.colour_tagged {
+        LightSpace::Srgb
+    } else {
+        LightSpace::Linear
+    }
+}
+
+fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::bad_file(path, "file not found"),
+        std::io::ErrorKind::IsADirectory => Error::bad_file(path, "is a folder, not an image"),
+        _ => Error::bad_file(path, format!("cannot read: {e}")),
+    })?;
+    let format = image::guess_format(&bytes)
+        .ok()
+        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff))
+        .ok_or_else(|| Error::bad_file(path, "not a PNG, JPEG or TIFF image"))?;
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {
+        return Err(Error::bad_file(path, "truncated JPEG (no end-of-image marker)"));
+    }
+    let corrupt = |e: image::ImageError| Error::bad_file(path, format!("corrupt or truncated image: {e}"));
+    let mut decoder = ImageReader::with_format(Cursor::new(&bytes[..]), format)
+        .into_decoder()
+        .map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(Error::bad_file(path, "image has no pixels"));
+    }
+    let megapixels = width as f64 * height as f64 / 1e6;
+    if megapixels > max_megapixels {
+        return Err(Error::bad_file(
+            path,
+            format!(
+                "image is {width}x{height} ({megapixels:.1} MP), over the {max_megapixels} MP limit (see --max-megapixels)"
+            ),
+        ));
+    }
+    let icc_tagged = decoder.icc_profile().ok().flatten().is_some();
+    let colour_tagged = icc_tagged || (format == ImageFormat::Png && png_is_colour_tagged(&bytes));
+    let dynamic = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let depth = depth_of(&dynamic);
+    let image = to_planes(&dynamic);
+    Ok(RawImage {
+        image,
+        depth,
+        format,
+        colour_tagged,
+    })
+}
+
+/// A complete JPEG has an end-of-image marker after its last scan. Entropy-coded
+/// data never holds 0xFF 0xD9 (0xFF bytes are stuffed), so its absence after the
+/// last start-of-scan means the file was cut short.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let Some(start) = last_scan else { return false };
+    bytes[start..].windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+/// sRGB, gAMA or iCCP chunks mark a PNG as colour-managed (so sRGB-encoded).
+fn png_is_colour_tagged(bytes: &[u8]) -> bool {
+    let Ok(reader) = png::Decoder::new(Cursor::new(bytes)).read_info() else {
+        return false;
+    };
+    let info = reader.info();
+    info.srgb.is_some() || info.gama_chunk.is_some() || info.icc_profile.is_some()
+}
+
+fn depth_of(image: &DynamicImage) -> BitDepth {
+    use image::ColorType::*;
+    match image.color() {
+        L8 | La8 | Rgb8 | Rgba8 => BitDepth::Eight,
+        L16 | La16 | Rgb16 | Rgba16 => BitDepth::Sixteen,
+        _ => BitDepth::Float,
+    }
+}
+
+fn to_planes(image: &DynamicImage) -> Image {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let has_alpha = image.color().has_alpha();
+    let gray = !image.color().has_color();
+    let (planes, alpha) = if gray {
+        let la = image.to_luma_alpha32f();
+        let samples = la.as_raw();
+        let luma = samples.iter().step_by(2).copied().collect();
+        let alpha = has_alpha.then(|| samples.iter().skip(1).step_by(2).copied().collect());
+        (vec![luma], alpha)
+    } else {
+        let rgba = image.to_rgba32f();
+        let samples = rgba.as_raw();
+        let plane = |c: usize| samples.iter().skip(c).step_by(4).copied().collect::<Vec<f32>>();
+        let alpha = has_alpha.then(|| plane(3));
+        (vec![plane(0), plane(1), plane(2)], alpha)
+    };
+    Image {
+        width,
+        height,
+        planes,
+        alpha,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_completeness_needs_end_marker_after_last_scan() {
+        assert!(jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 0xFF, 0xD9]));
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xDA, 1, 2, 3]));
+        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 1]));
+    }
+}

@@ -1,0 +1,178 @@
+//! Encoding `Image` to PNG, JPEG or TIFF with atomic writes.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
+
+use super::{BitDepth, Image, LightSpace, light};
+use crate::error::{Error, Result};
+
+/// How to write an image.
+#[derive(Clone, Copy, Debug)]
+pub struct EncodeOptions {
+    /// 8 or 16 bits per sample (JPEG is always 8).
+    pub depth: BitDepth,
+    /// The space the written values are in; the image itself is linear light.
+    pub space: LightSpace,
+    pub jpeg_quality: u8,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            depth: BitDepth::Sixteen,
+            space: LightSpace::Srgb,
+            jpeg_quality: 95,
+        }
+    }
+}
+
+/// Writes a linear-light `image` to `path`; the format follows the extension
+/// (.png, .jpg/.jpeg, .tif/.tiff). The write is atomic.
+pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
+    let format = ImageFormat::from_path(path)
+        .ok()
+        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff))
+        .ok_or_else(|| Error::bad_file(path, "unsupported output type: use .png, .jpg or .tif"))?;
+    let mut encoded = image.clone();
+    if options.space == LightSpace::Srgb {
+        encoded.planes.iter_mut().for_each(|p| light::encode_plane(p));
+    }
+    let sixteen = options.depth != BitDepth::Eight && format != ImageFormat::Jpeg;
+    save_atomically(path, |file| match format {
+        ImageFormat::Png => write_png(file, &encoded, sixteen, options.space),
+        ImageFormat::Jpeg => {
+            let rgb = to_dynamic(&encoded, false, false);
+            let rgb = if encoded.channels() == 1 {
+                rgb
+            } else {
+                DynamicImage::ImageRgb8(rgb.to_rgb8())
+            };
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(file, options.jpeg_quality);
+            rgb.write_with_encoder(encoder).map_err(|e| e.to_string())
+        }
+        _ => {
+            let dynamic = to_dynamic(&encoded, sixteen, true);
+            let encoder = image::codecs::tiff::TiffEncoder::new(BufWriter::new(file));
+            dynamic.write_with_encoder(encoder).map_err(|e| e.to_string())
+        }
+    })
+}
+
+/// Writes through a temporary file in the destination's folder, renamed over
+/// the destination only when `write` succeeded: never a truncated file.
+pub fn save_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(Error::bad_file(path, "output folder does not exist"));
+    }
+    let mut temp = tempfile::Builder::new()
+        .prefix(".unblur-")
+        .suffix(".partial")
+        .tempfile_in(folder)
+        .map_err(|e| Error::bad_file(path, format!("cannot create output: {e}")))?;
+    let failed = |m: String| Error::Write {
+        path: path.to_path_buf(),
+        message: m,
+    };
+    write(temp.as_file_mut()).map_err(failed)?;
+    temp.as_file_mut().sync_all().map_err(|e| failed(e.to_string()))?;
+    temp.persist(path).map_err(|e| failed(e.error.to_string()))?;
+    Ok(())
+}
+
+fn quantize8(v: f32) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+fn quantize16(v: f32) -> u16 {
+    (v.clamp(0.0, 1.0) * 65535.0).round() as u16
+}
+
+/// Interleaves planes (and alpha) into samples of `T`.
+fn interleave<T: Copy>(image: &Image, with_alpha: bool, q: impl Fn(f32) -> T) -> Vec<T> {
+    let mut planes: Vec<&[f32]> = image.planes.iter().map(|p| p.as_slice()).collect();
+    if with_alpha && let Some(a) = &image.alpha {
+        planes.push(a);
+    }
+    let n = planes.len();
+    let mut out = Vec::with_capacity(image.pixel_count() * n);
+    for i in 0..image.pixel_count() {
+        for p in &planes {
+            out.push(q(p[i]));
+        }
+    }
+    debug_assert_eq!(out.len(), image.pixel_count() * n);
+    out
+}
+
+fn to_dynamic(image: &Image, sixteen: bool, with_alpha: bool) -> DynamicImage {
+    let (w, h) = (image.width as u32, image.height as u32);
+    let alpha = with_alpha && image.alpha.is_some();
+    // The buffers are built with exactly w*h*channels samples, so `from_raw` cannot fail.
+    match (image.channels(), alpha, sixteen) {
+        (1, false, false) => ImageBuffer::<Luma<u8>, _>::from_raw(w, h, interleave(image, false, quantize8))
+            .map(DynamicImage::ImageLuma8),
+        (1, true, false) => ImageBuffer::<LumaA<u8>, _>::from_raw(w, h, interleave(image, true, quantize8))
+            .map(DynamicImage::ImageLumaA8),
+        (1, false, true) => ImageBuffer::<Luma<u16>, _>::from_raw(w, h, interleave(image, false, quantize16))
+            .map(DynamicImage::ImageLuma16),
+        (1, true, true) => ImageBuffer::<LumaA<u16>, _>::from_raw(w, h, interleave(image, true, quantize16))
+            .map(DynamicImage::ImageLumaA16),
+        (_, false, false) => {
+            ImageBuffer::<Rgb<u8>, _>::from_raw(w, h, interleave(image, false, quantize8)).map(DynamicImage::ImageRgb8)
+        }
+        (_, true, false) => {
+            ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, interleave(image, true, quantize8)).map(DynamicImage::ImageRgba8)
+        }
+        (_, false, true) => ImageBuffer::<Rgb<u16>, _>::from_raw(w, h, interleave(image, false, quantize16))
+            .map(DynamicImage::ImageRgb16),
+        (_, true, true) => ImageBuffer::<Rgba<u16>, _>::from_raw(w, h, interleave(image, true, quantize16))
+            .map(DynamicImage::ImageRgba16),
+    }
+    .expect("buffer length matches the image size")
+}
+
+/// PNG through the `png` crate so that sRGB results carry an sRGB chunk.
+fn write_png(
+    file: &mut std::fs::File,
+    image: &Image,
+    sixteen: bool,
+    space: LightSpace,
+) -> std::result::Result<(), String> {
+    let alpha = image.alpha.is_some();
+    let color = match (image.channels(), alpha) {
+        (1, false) => png::ColorType::Grayscale,
+        (1, true) => png::ColorType::GrayscaleAlpha,
+        (_, false) => png::ColorType::Rgb,
+        (_, true) => png::ColorType::Rgba,
+    };
+    let mut encoder = png::Encoder::new(BufWriter::new(file), image.width as u32, image.height as u32);
+    encoder.set_color(color);
+    encoder.set_depth(if sixteen {
+        png::BitDepth::Sixteen
+    } else {
+        png::BitDepth::Eight
+    });
+    if space == LightSpace::Srgb {
+        encoder.set_source_srgb(png::SrgbRenderingIntent::Perceptual);
+    }
+    let data: Vec<u8> = if sixteen {
+        interleave(image, true, quantize16)
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect()
+    } else {
+        interleave(image, true, quantize8)
+    };
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&data).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())
+}

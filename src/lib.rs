@@ -1,0 +1,12 @@
+//! unblur: sharpens blurred photos. The engine (images, PSFs, FFTs,
+//! deconvolution, metrics) behind the `unblur` editor and command line.
+
+pub mod deconv;
+pub mod error;
+pub mod fft;
+pub mod imaging;
+pub mod jobs;
+pub mod metrics;
+pub mod psf;
+
+pub use error::{Error, Result};

@@ -1,0 +1,76 @@
+//! Shared helpers of the integration tests: the blurred cases in
+//! `tests/data/cases` (copied from the project's shared test data).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use unblur::deconv::{self, Applied, Settings};
+use unblur::imaging::{self, BitDepth, DecodeOptions, Image, LightSpace};
+use unblur::jobs::Silent;
+use unblur::metrics::{self, Quality};
+use unblur::psf::Kernel;
+
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// One blurred case: input, ground truth and true kernel.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub id: String,
+    pub degradation: String,
+    pub folder: PathBuf,
+    pub blurred: PathBuf,
+    pub blurred_psnr: f64,
+}
+
+pub fn cases() -> Vec<Case> {
+    let folder = data_dir().join("cases");
+    let text = std::fs::read_to_string(folder.join("manifest.json")).expect("manifest");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest json");
+    manifest["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            let id = c["id"].as_str().unwrap().to_string();
+            let dir = folder.join(&id);
+            Case {
+                degradation: c["degradation"].as_str().unwrap().to_string(),
+                blurred: dir.join(c["files"]["blurred"].as_str().unwrap()),
+                blurred_psnr: c["blurred_psnr"].as_f64().unwrap(),
+                folder: dir,
+                id,
+            }
+        })
+        .collect()
+}
+
+/// The linear-light result written the way the CLI writes it (the input's
+/// space and depth), as stored values in [0, 1].
+pub fn as_stored(image: &Image, space: LightSpace, depth: BitDepth) -> Image {
+    let levels = if depth == BitDepth::Eight { 255.0 } else { 65535.0 };
+    image.map_planes(|p| {
+        p.iter()
+            .map(|v| {
+                let encoded = if space == LightSpace::Srgb {
+                    imaging::linear_to_srgb(*v)
+                } else {
+                    *v
+                };
+                (encoded.clamp(0.0, 1.0) * levels).round() / levels
+            })
+            .collect()
+    })
+}
+
+/// Deconvolves a case with its true kernel (as `file:kernel.png`) and scores
+/// the stored result against the ground truth.
+pub fn run_case(case: &Case, settings: &Settings) -> (Quality, Applied) {
+    let decoded = imaging::load(&case.blurred, &DecodeOptions::default()).expect("decode");
+    let kernel = Kernel::from_file(&case.folder.join("kernel.png")).expect("kernel");
+    let (result, applied) = deconv::deconvolve(&decoded.image, &kernel, settings, &Silent).expect("deconvolve");
+    let stored = as_stored(&result, decoded.space, decoded.depth);
+    let (truth, _) = imaging::load_stored(&case.folder.join("gt.png"), 1000.0).expect("gt");
+    (metrics::quality(&stored, &truth).expect("comparable"), applied)
+}
