@@ -1,10 +1,10 @@
 //! CPU 2D real FFTs (realfft for rows, rustfft for columns, rayon across
-//! rows and columns), with plans cached per size.
+//! rows and column blocks), with plans cached per size.
 //!
-//! A spectrum of an `height x width` real image holds `width / 2 + 1`
-//! frequency columns of `height` values each, stored column after column, so
-//! that the column transforms work on contiguous memory. Only the engine's
-//! pointwise code reads spectra, and it uses [`Fft2d::frequency`] for indices.
+//! A spectrum of an `height x width` real image holds `height` rows of
+//! `width / 2 + 1` frequencies, row-major. Column transforms gather a block of
+//! columns into a small contiguous buffer (cache-sized), transform it, and
+//! scatter it back, so no full-size transpose or temporary is needed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,7 +18,7 @@ use rustfft::{Fft, FftPlanner};
 pub struct Fft2d {
     pub height: usize,
     pub width: usize,
-    /// Number of stored frequency columns: `width / 2 + 1`.
+    /// Stored frequencies per row: `width / 2 + 1`.
     pub columns: usize,
     row_forward: Arc<dyn RealToComplex<f32>>,
     row_inverse: Arc<dyn ComplexToReal<f32>>,
@@ -26,9 +26,9 @@ pub struct Fft2d {
     column_inverse: Arc<dyn Fft<f32>>,
 }
 
-/// Columns transposed together: a block of this many keeps reads and writes
-/// within cache lines on both sides.
-const TRANSPOSE_BLOCK: usize = 16;
+/// Columns transformed together: 16 complex f32 are two cache lines per row,
+/// and a block of a few thousand rows stays in L2.
+const COLUMN_BLOCK: usize = 16;
 
 /// Plans by (height, width).
 type PlanCache = Mutex<HashMap<(usize, usize), Arc<Fft2d>>>;
@@ -43,6 +43,14 @@ pub fn plan(height: usize, width: usize) -> Arc<Fft2d> {
         .or_insert_with(|| Arc::new(Fft2d::new(height, width)))
         .clone()
 }
+
+/// A pointer that column blocks write through: each block touches only its
+/// own columns, so the writes of parallel blocks never overlap.
+#[derive(Clone, Copy)]
+struct SharedSpectrum(*mut Complex32);
+// SAFETY: used only by `transform_columns`, whose blocks are disjoint.
+unsafe impl Send for SharedSpectrum {}
+unsafe impl Sync for SharedSpectrum {}
 
 impl Fft2d {
     fn new(height: usize, width: usize) -> Self {
@@ -67,7 +75,13 @@ impl Fft2d {
     /// Index in a spectrum of frequency (row `ky`, column `kx`), kx <= width / 2.
     #[inline]
     pub fn frequency(&self, ky: usize, kx: usize) -> usize {
-        kx * self.height + ky
+        ky * self.columns + kx
+    }
+
+    /// (ky, kx) of a spectrum index.
+    #[inline]
+    pub fn coordinates(&self, index: usize) -> (usize, usize) {
+        (index / self.columns, index % self.columns)
     }
 
     /// Forward transform of a row-major real image (unnormalized).
@@ -81,51 +95,45 @@ impl Fft2d {
     pub fn forward_into(&self, image: &[f32], spectrum: &mut [Complex32]) {
         assert_eq!(image.len(), self.height * self.width, "image size must match the plan");
         assert_eq!(spectrum.len(), self.spectrum_len());
-        let mut rows = vec![Complex32::default(); self.spectrum_len()];
         let row_fft = &self.row_forward;
-        rows.par_chunks_mut(self.columns)
+        spectrum
+            .par_chunks_mut(self.columns)
             .zip(image.par_chunks(self.width))
             .for_each_init(
                 || (row_fft.make_input_vec(), row_fft.make_scratch_vec()),
                 |(input, scratch), (out, row)| {
+                    // Zero rows are common in kernels placed for an OTF.
+                    if row.iter().all(|v| *v == 0.0) {
+                        out.fill(Complex32::default());
+                        return;
+                    }
                     input.copy_from_slice(row);
                     // Lengths come from the plan itself, so this cannot fail.
                     let _ = row_fft.process_with_scratch(input, out, scratch);
                 },
             );
-        transpose(&rows, spectrum, self.height, self.columns);
-        let column_fft = &self.column_forward;
-        spectrum.par_chunks_mut(self.height).for_each_init(
-            || vec![Complex32::default(); column_fft.get_inplace_scratch_len()],
-            |scratch, column| column_fft.process_with_scratch(column, scratch),
-        );
+        self.transform_columns(spectrum, &self.column_forward);
     }
 
     /// Inverse transform, normalized so that `inverse(forward(x)) == x`.
     pub fn inverse(&self, spectrum: &[Complex32]) -> Vec<f32> {
         let mut image = vec![0.0; self.height * self.width];
-        self.inverse_into(spectrum, &mut image);
+        self.inverse_destroying(&mut spectrum.to_vec(), &mut image);
         image
     }
 
-    /// Inverse transform into a caller-owned image buffer.
-    pub fn inverse_into(&self, spectrum: &[Complex32], image: &mut [f32]) {
+    /// Inverse transform into a caller-owned image, using `spectrum` as
+    /// working memory (its contents are lost): no allocation of its size.
+    pub fn inverse_destroying(&self, spectrum: &mut [Complex32], image: &mut [f32]) {
         assert_eq!(spectrum.len(), self.spectrum_len());
         assert_eq!(image.len(), self.height * self.width);
-        let mut columns = spectrum.to_vec();
-        let column_fft = &self.column_inverse;
-        columns.par_chunks_mut(self.height).for_each_init(
-            || vec![Complex32::default(); column_fft.get_inplace_scratch_len()],
-            |scratch, column| column_fft.process_with_scratch(column, scratch),
-        );
-        let mut rows = vec![Complex32::default(); self.spectrum_len()];
-        transpose(&columns, &mut rows, self.columns, self.height);
+        self.transform_columns(spectrum, &self.column_inverse);
         let scale = 1.0 / (self.height * self.width) as f32;
         let row_fft = &self.row_inverse;
         let even = self.width.is_multiple_of(2);
         image
             .par_chunks_mut(self.width)
-            .zip(rows.par_chunks_mut(self.columns))
+            .zip(spectrum.par_chunks_mut(self.columns))
             .for_each_init(
                 || row_fft.make_scratch_vec(),
                 |scratch, (out, row)| {
@@ -139,23 +147,47 @@ impl Fft2d {
                 },
             );
     }
-}
 
-/// Transposes a row-major `rows x cols` matrix into `cols x rows`.
-fn transpose(input: &[Complex32], output: &mut [Complex32], rows: usize, cols: usize) {
-    output
-        .par_chunks_mut(rows * TRANSPOSE_BLOCK)
-        .enumerate()
-        .for_each(|(block, out)| {
-            let first_col = block * TRANSPOSE_BLOCK;
-            let block_cols = out.len() / rows;
-            for r in 0..rows {
-                let src = &input[r * cols + first_col..r * cols + first_col + block_cols];
-                for (c, value) in src.iter().enumerate() {
-                    out[c * rows + r] = *value;
+    /// Transforms every column of a row-major spectrum in place, a block of
+    /// columns at a time.
+    fn transform_columns(&self, spectrum: &mut [Complex32], fft: &Arc<dyn Fft<f32>>) {
+        let (rows, columns) = (self.height, self.columns);
+        let shared = SharedSpectrum(spectrum.as_mut_ptr());
+        let blocks = columns.div_ceil(COLUMN_BLOCK);
+        (0..blocks).into_par_iter().for_each_init(
+            || {
+                (
+                    vec![Complex32::default(); rows * COLUMN_BLOCK],
+                    vec![Complex32::default(); fft.get_inplace_scratch_len()],
+                )
+            },
+            |(local, scratch), block| {
+                let first = block * COLUMN_BLOCK;
+                let count = COLUMN_BLOCK.min(columns - first);
+                let local = &mut local[..rows * count];
+                let base = shared;
+                // SAFETY: block `block` reads and writes only columns
+                // first..first + count of each row, inside the spectrum.
+                unsafe {
+                    for r in 0..rows {
+                        let row = base.0.add(r * columns + first);
+                        for c in 0..count {
+                            *local.get_unchecked_mut(c * rows + r) = *row.add(c);
+                        }
+                    }
                 }
-            }
-        });
+                fft.process_with_scratch(local, scratch);
+                unsafe {
+                    for r in 0..rows {
+                        let row = base.0.add(r * columns + first);
+                        for c in 0..count {
+                            *row.add(c) = *local.get_unchecked(c * rows + r);
+                        }
+                    }
+                }
+            },
+        );
+    }
 }
 
 /// Smallest n' >= n whose prime factors are 2, 3, 5 and 7 (fast FFT sizes).

@@ -102,7 +102,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let otf = prepared.otf(&kernel);
     let domain = (prepared.layout.height, prepared.layout.width);
     let plan = fft::plan(domain.0, domain.1);
-    let nsr = prepared.auto_nsr(&otf, prepared.noise_sigma(&otf));
+    let nsr = prepared.analyze(&otf).best_nsr();
     let deconv_secs = |method: Method, iterations: Option<usize>| {
         let settings = Settings {
             method,

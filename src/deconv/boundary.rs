@@ -2,6 +2,8 @@
 //! padded with mirrored borders that fade into each other across the wrap
 //! (smooth and periodic, no edge ringing), and results are cropped back.
 
+use rayon::prelude::*;
+
 use crate::fft;
 
 /// How the image's borders are treated (`--boundary`).
@@ -77,27 +79,21 @@ impl Layout {
         }
         let (h, w) = (self.image_height, self.image_width);
         // Half of each margin is exact mirror (see `pad_axis`).
-        let (guard_y, guard_x) = (self.top / 2, self.left / 2);
-        // Rows first: each image row extended to the full width.
-        let mut wide = vec![0.0f32; h * self.width];
-        let mut line = vec![0.0f32; self.width];
-        for y in 0..h {
-            extend_line(&plane[y * w..(y + 1) * w], self.left, guard_x, &mut line);
-            wide[y * self.width..(y + 1) * self.width].copy_from_slice(&line);
-        }
-        // Then columns of the widened image.
+        let rows = axis_recipe(h, self.top, self.height, self.top / 2);
+        let columns = axis_recipe(w, self.left, self.width, self.left / 2);
         let mut out = vec![0.0f32; self.height * self.width];
-        let mut column = vec![0.0f32; h];
-        let mut extended = vec![0.0f32; self.height];
-        for x in 0..self.width {
-            for y in 0..h {
-                column[y] = wide[y * self.width + x];
-            }
-            extend_line(&column, self.top, guard_y, &mut extended);
-            for (y, v) in extended.iter().enumerate() {
-                out[y * self.width + x] = *v;
-            }
-        }
+        out.par_chunks_mut(self.width).zip(rows.par_iter()).for_each_init(
+            || vec![0.0f32; w],
+            |blended, (out_row, &(a, b, weight_a))| {
+                let (row_a, row_b) = (&plane[a * w..(a + 1) * w], &plane[b * w..(b + 1) * w]);
+                for ((v, p), q) in blended.iter_mut().zip(row_a).zip(row_b) {
+                    *v = weight_a * p + (1.0 - weight_a) * q;
+                }
+                for (o, &(a, b, weight_a)) in out_row.iter_mut().zip(&columns) {
+                    *o = weight_a * blended[a] + (1.0 - weight_a) * blended[b];
+                }
+            },
+        );
         out
     }
 
@@ -106,11 +102,11 @@ impl Layout {
         if !self.is_padded() {
             return plane.to_vec();
         }
-        let mut out = Vec::with_capacity(self.image_height * self.image_width);
-        for y in 0..self.image_height {
+        let mut out = vec![0.0f32; self.image_height * self.image_width];
+        out.par_chunks_mut(self.image_width).enumerate().for_each(|(y, row)| {
             let start = (y + self.top) * self.width + self.left;
-            out.extend_from_slice(&plane[start..start + self.image_width]);
-        }
+            row.copy_from_slice(&plane[start..start + self.image_width]);
+        });
         out
     }
 }
@@ -124,25 +120,27 @@ fn pad_axis(length: usize, kernel: usize) -> (usize, usize) {
     (margin, padded)
 }
 
-/// Writes `line` into `out` at `offset`, filling the rest (the gap that wraps
-/// from the line's end round to its start) with half-sample mirrors of both
-/// ends, cross-faded with a raised cosine outside `guard` samples of each end.
-fn extend_line(line: &[f32], offset: usize, guard: usize, out: &mut [f32]) {
-    let n = line.len();
-    let total = out.len();
+/// For each position of a padded axis of `total` samples holding `n` at
+/// `offset`: two source samples and the weight of the first. Inside, the
+/// sample itself; in the gap that wraps from the end round to the start,
+/// half-sample mirrors of both ends, cross-faded with a raised cosine outside
+/// `guard` samples of each end.
+fn axis_recipe(n: usize, offset: usize, total: usize, guard: usize) -> Vec<(usize, usize, f32)> {
     let gap = total - n;
-    let mirror = |k: usize| line[mirror_index(k, n)];
     let fade = gap.saturating_sub(2 * guard).max(1) as f32;
+    let mut recipe = vec![(0, 0, 1.0); total];
+    for (i, r) in recipe[offset..offset + n].iter_mut().enumerate() {
+        *r = (i, i, 1.0);
+    }
     for s in 0..gap {
-        // s counts from just past the line's end, round to just before its start.
-        let after_end = mirror(n + s);
-        let before_start = line[mirror_index_before(gap - s, n)];
+        // s counts from just past the end, round to just before the start.
+        let after_end = mirror_index(n + s, n);
+        let before_start = mirror_index(gap - s - 1, n);
         let t = ((s as f32 + 0.5 - guard as f32) / fade).clamp(0.0, 1.0);
         let weight_end = 0.5 * (1.0 + (std::f32::consts::PI * t).cos());
-        let pos = (offset + n + s) % total;
-        out[pos] = weight_end * after_end + (1.0 - weight_end) * before_start;
+        recipe[(offset + n + s) % total] = (after_end, before_start, weight_end);
     }
-    out[offset..offset + n].copy_from_slice(line);
+    recipe
 }
 
 /// Index of sample `k >= n` under half-sample symmetric extension of `n` samples.
@@ -150,11 +148,6 @@ fn mirror_index(k: usize, n: usize) -> usize {
     let period = 2 * n;
     let k = k % period;
     if k < n { k } else { period - 1 - k }
-}
-
-/// Index of the sample `d >= 1` places before the start, half-sample symmetric.
-fn mirror_index_before(d: usize, n: usize) -> usize {
-    mirror_index(d - 1, n)
 }
 
 /// DESIGN.md §5 `auto`: periodic when, on both axes, the step across the

@@ -2,6 +2,7 @@
 //! Richardson–Lucy, with boundary handling and parameters chosen from the
 //! image when the caller gives none.
 
+mod auto;
 mod boundary;
 mod noise;
 mod operators;
@@ -12,12 +13,15 @@ mod tv;
 use std::fmt;
 use std::str::FromStr;
 
+pub use auto::SpectrumModel;
 pub use boundary::{Boundary, Layout, looks_periodic};
 pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
 pub use operators::otf;
 pub use rl::richardson_lucy;
 pub use spectral::Prepared;
 pub use tv::total_variation;
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::imaging::Image;
@@ -150,16 +154,15 @@ pub fn deconvolve(
     progress.step("preparing", 0.0)?;
     let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
     let otf = prepared.otf(kernel);
-    let noise_sigma = prepared.noise_sigma(&otf);
+    let model = prepared.analyze(&otf);
+    let noise_sigma = model.noise_sigma;
     let (result, parameter, iterations) = match settings.method {
         Method::Wiener => {
-            let k = settings.nsr.unwrap_or_else(|| prepared.auto_nsr(&otf, noise_sigma));
+            let k = settings.nsr.unwrap_or_else(|| model.best_nsr());
             (prepared.wiener(&otf, k as f32), Some(k), None)
         }
         Method::Tikhonov => {
-            let lambda = settings
-                .lambda
-                .unwrap_or_else(|| prepared.auto_tikhonov_lambda(&otf, noise_sigma));
+            let lambda = settings.lambda.unwrap_or_else(|| model.best_tikhonov_lambda());
             (prepared.tikhonov(&otf, lambda as f32), Some(lambda), None)
         }
         Method::TotalVariation => {
@@ -207,7 +210,7 @@ fn validate(image: &Image, kernel: &Kernel, settings: &Settings) -> Result<()> {
             kernel.width, kernel.height, image.width, image.height
         )));
     }
-    if image.planes.iter().any(|p| p.iter().any(|v| !v.is_finite())) {
+    if image.planes.iter().any(|p| p.par_iter().any(|v| !v.is_finite())) {
         return Err(Error::bad_parameter("image holds NaN or infinite values"));
     }
     for (name, value) in [("nsr", settings.nsr), ("lambda", settings.lambda)] {

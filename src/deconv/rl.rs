@@ -36,7 +36,7 @@ pub fn richardson_lucy(
             // h * f
             fft.forward_into(&estimate[c], &mut spectrum);
             spectrum.par_iter_mut().zip(otf.par_iter()).for_each(|(s, h)| *s *= h);
-            fft.inverse_into(&spectrum, &mut buffer);
+            fft.inverse_destroying(&mut spectrum, &mut buffer);
             // g / (h * f)
             buffer
                 .par_iter_mut()
@@ -48,7 +48,7 @@ pub fn richardson_lucy(
                 .par_iter_mut()
                 .zip(otf.par_iter())
                 .for_each(|(s, h)| *s *= h.conj());
-            fft.inverse_into(&spectrum, &mut buffer);
+            fft.inverse_destroying(&mut spectrum, &mut buffer);
             estimate[c]
                 .par_iter_mut()
                 .zip(buffer.par_iter())

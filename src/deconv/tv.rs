@@ -74,7 +74,7 @@ pub fn total_variation(
                 .zip(data_terms[c].par_iter())
                 .zip(otf.par_iter().zip(energy.par_iter()))
                 .for_each(|((s, d), (hh, e))| *s = (d + *s * rho) / (hh.norm_sqr() + rho * e));
-            fft.inverse_into(&spectrum, &mut estimate[c]);
+            fft.inverse_destroying(&mut spectrum, &mut estimate[c]);
         }
         // z-step: shrink grad f + u by lambda / rho, jointly over channels.
         let threshold = lambda / rho;

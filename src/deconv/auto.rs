@@ -1,0 +1,233 @@
+//! Automatic parameters: the noise level measured where the blur removed the
+//! signal, a power-law model of the sharp image's spectrum, and the
+//! regularization weights that minimize the expected error under that model.
+
+use rayon::prelude::*;
+
+use super::MIN_NOISE_SIGMA;
+use crate::fft::{Complex32, Fft2d};
+
+/// Frequencies sampled: a few tens of thousands are plenty, so large images
+/// are subsampled.
+const MODEL_SAMPLES: usize = 60_000;
+/// Frequencies where the blur passes at least this much power fit the law.
+const FIT_MIN_GAIN: f64 = 0.25;
+const RADIAL_BINS: usize = 24;
+/// Frequencies where the blur passes less than this fraction of the power
+/// hold (almost) only noise.
+const NOISE_ONLY_GAIN: f64 = 1e-3;
+/// Fewer noise-only frequencies than this: the noise comes from the wavelet estimate.
+const MIN_NOISE_SAMPLES: usize = 300;
+
+/// One sampled frequency.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    /// |H|^2.
+    gain: f64,
+    /// Observed power per pixel, averaged over channels.
+    power: f64,
+    /// Radial frequency in cycles per pixel.
+    radius: f64,
+    /// |P|^2 of the 5-point Laplacian (Tikhonov's regularizer).
+    laplacian_sq: f64,
+}
+
+/// The noise and a power law `S(f) = scale * |f|^-exponent` for the sharp
+/// image's spectrum (natural images have exponents near 2), fitted where the
+/// blur keeps the signal.
+pub struct SpectrumModel {
+    samples: Vec<Sample>,
+    /// Standard deviation of the (white) noise per pixel.
+    pub noise_sigma: f64,
+    scale: f64,
+    exponent: f64,
+}
+
+impl SpectrumModel {
+    /// Fits the model to image spectra and the OTF; `wavelet_noise` is the
+    /// fallback noise estimate where too little of the spectrum is blurred away.
+    pub fn fit(
+        fft: &Fft2d,
+        spectra: &[Vec<Complex32>],
+        otf: &[Complex32],
+        wavelet_noise: impl FnOnce() -> f64,
+    ) -> Self {
+        let samples = observe(fft, spectra, otf);
+        let noise_sigma = spectral_noise_variance(&samples)
+            .map_or_else(wavelet_noise, f64::sqrt)
+            .max(MIN_NOISE_SIGMA);
+        let (scale, exponent) = fit_power_law(&samples, noise_sigma * noise_sigma);
+        SpectrumModel {
+            samples,
+            noise_sigma,
+            scale,
+            exponent,
+        }
+    }
+
+    /// Wiener's K minimizing the expected error.
+    pub fn best_nsr(&self) -> f64 {
+        self.best_weight(|_| 1.0)
+    }
+
+    /// Tikhonov's Laplacian weight minimizing the expected error.
+    pub fn best_tikhonov_lambda(&self) -> f64 {
+        self.best_weight(|s| s.laplacian_sq)
+    }
+
+    /// Expected squared error of `conj(H) G / (|H|^2 + weight * shape)`:
+    /// bias on the modelled signal plus amplified noise.
+    fn expected_error(&self, weight: f64, shape: &(impl Fn(&Sample) -> f64 + Sync)) -> f64 {
+        let noise_variance = self.noise_sigma * self.noise_sigma;
+        self.samples
+            .par_iter()
+            .map(|s| {
+                let signal = self.scale * s.radius.powf(-self.exponent);
+                let reg = weight * shape(s);
+                let denominator = s.gain + reg;
+                if denominator <= 0.0 {
+                    return signal;
+                }
+                let bias = reg / denominator;
+                bias * bias * signal + s.gain * noise_variance / (denominator * denominator)
+            })
+            .sum()
+    }
+
+    /// The weight minimizing the expected error: a log grid from 1e-9 to 10,
+    /// refined by golden section.
+    fn best_weight(&self, shape: impl Fn(&Sample) -> f64 + Sync) -> f64 {
+        const STEP_DECADES: f64 = 0.25;
+        let error = |log_weight: f64| self.expected_error(10f64.powf(log_weight), &shape);
+        let best = (0..=40)
+            .map(|k| -9.0 + k as f64 * STEP_DECADES)
+            .map(|l| (l, error(l)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(-3.0, |(l, _)| l);
+        let (mut lo, mut hi) = (best - STEP_DECADES, best + STEP_DECADES);
+        let ratio = (5f64.sqrt() - 1.0) / 2.0;
+        for _ in 0..16 {
+            let a = hi - ratio * (hi - lo);
+            let b = lo + ratio * (hi - lo);
+            if error(a) < error(b) { hi = b } else { lo = a }
+        }
+        10f64.powf((lo + hi) / 2.0)
+    }
+}
+
+/// Samples the spectrum (DC left out) with a stride that has no factor 2, 3,
+/// 5 or 7, so it never lines up with rows whose lengths are fast FFT sizes.
+fn observe(fft: &Fft2d, spectra: &[Vec<Complex32>], otf: &[Complex32]) -> Vec<Sample> {
+    let pixels = (fft.height * fft.width) as f64;
+    let channels = spectra.len() as f64;
+    let mut stride = (fft.spectrum_len() / MODEL_SAMPLES).max(1);
+    while stride > 1 && [2, 3, 5, 7].iter().any(|p| stride.is_multiple_of(*p)) {
+        stride += 1;
+    }
+    let tau = std::f64::consts::TAU;
+    (0..fft.spectrum_len())
+        .step_by(stride)
+        .filter_map(|i| {
+            let (ky, kx) = fft.coordinates(i);
+            let fy = ky.min(fft.height - ky) as f64 / fft.height as f64;
+            let fx = kx as f64 / fft.width as f64;
+            let radius = (fx * fx + fy * fy).sqrt();
+            (radius > 0.0).then(|| {
+                let power = spectra.iter().map(|s| s[i].norm_sqr() as f64).sum::<f64>() / (channels * pixels);
+                let laplacian = 4.0 - 2.0 * (tau * fx).cos() - 2.0 * (tau * fy).cos();
+                Sample {
+                    gain: otf[i].norm_sqr() as f64,
+                    power,
+                    radius,
+                    laplacian_sq: laplacian * laplacian,
+                }
+            })
+        })
+        .collect()
+}
+
+/// Noise variance per pixel measured where the blur removed the signal: the
+/// median power there over ln 2 (the median of an exponential variable).
+/// Unlike a wavelet estimate it sees compressed files' noise at the
+/// frequencies the inverse filter amplifies.
+fn spectral_noise_variance(samples: &[Sample]) -> Option<f64> {
+    let mut powers: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.gain < NOISE_ONLY_GAIN)
+        .map(|s| s.power)
+        .collect();
+    if powers.len() < MIN_NOISE_SAMPLES {
+        return None;
+    }
+    let mid = powers.len() / 2;
+    let median = *powers.select_nth_unstable_by(mid, f64::total_cmp).1;
+    Some(median / std::f64::consts::LN_2)
+}
+
+/// Least-squares line through log signal power against log frequency,
+/// averaged in radial bins, over frequencies where the blur keeps the signal
+/// and it stands above the noise. Returns (scale, exponent), the exponent
+/// kept within [1, 4]; exponent 2 through the median when too few points.
+fn fit_power_law(samples: &[Sample], noise_variance: f64) -> (f64, f64) {
+    let log_min = samples.iter().map(|s| s.radius).fold(f64::INFINITY, f64::min).log10();
+    let log_max = 0.5f64.sqrt().log10() + 1e-9;
+    let mut sums = vec![(0.0, 0.0, 0usize); RADIAL_BINS];
+    for s in samples {
+        let signal = s.power - noise_variance;
+        if s.gain < FIT_MIN_GAIN || signal <= noise_variance {
+            continue;
+        }
+        let t = ((s.radius.log10() - log_min) / (log_max - log_min)).clamp(0.0, 0.999_999);
+        let bin = (t * RADIAL_BINS as f64) as usize;
+        sums[bin].0 += s.radius.log10();
+        sums[bin].1 += (signal / s.gain).log10();
+        sums[bin].2 += 1;
+    }
+    let points: Vec<(f64, f64)> = sums
+        .iter()
+        .filter(|s| s.2 >= 3)
+        .map(|s| (s.0 / s.2 as f64, s.1 / s.2 as f64))
+        .collect();
+    if points.len() < 3 {
+        let mut levels: Vec<f64> = samples
+            .iter()
+            .map(|s| (s.power * s.radius * s.radius).max(1e-30))
+            .collect();
+        if levels.is_empty() {
+            return (1e-3, 2.0);
+        }
+        let mid = levels.len() / 2;
+        return (*levels.select_nth_unstable_by(mid, f64::total_cmp).1, 2.0);
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let exponent = if sxx > 0.0 { (-sxy / sxx).clamp(1.0, 4.0) } else { 2.0 };
+    // Keep the fitted level at the points' centre after clamping the slope.
+    (10f64.powf(my + exponent * mx), exponent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_law_fit_recovers_the_exponent() {
+        let samples: Vec<Sample> = (1..2000)
+            .map(|i| {
+                let radius = i as f64 / 4000.0;
+                Sample {
+                    gain: 1.0,
+                    power: 1e-3 * radius.powf(-2.5),
+                    radius,
+                    laplacian_sq: 0.0,
+                }
+            })
+            .collect();
+        let (scale, exponent) = fit_power_law(&samples, 1e-12);
+        assert!((exponent - 2.5).abs() < 0.01, "{exponent}");
+        assert!((scale / 1e-3 - 1.0).abs() < 0.05, "{scale}");
+    }
+}
