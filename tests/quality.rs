@@ -5,7 +5,7 @@
 
 mod common;
 
-use unblur::deconv::{Method, Settings};
+use unblur::deconv::{Boundary, Method, Settings};
 
 /// Mean PSNR (dB) each degradation's best method must reach: above the best
 /// peer tuned per case against the ground truth (33.50, 25.44, 24.01 dB).
@@ -56,5 +56,34 @@ fn every_degradation_beats_the_oracle_tuned_peers() {
             best >= required,
             "{degradation}: best method's mean PSNR {best:.2} dB is below {required} dB"
         );
+    }
+}
+
+#[test]
+fn auto_boundary_finds_the_circular_cases() {
+    for case in common::cases() {
+        let (_, applied) = common::run_case(&case, &Settings::default());
+        let expected = if case.degradation == "clean" {
+            Boundary::Periodic
+        } else {
+            Boundary::Reflect
+        };
+        assert_eq!(applied.boundary, expected, "{}", case.id);
+    }
+}
+
+#[test]
+fn results_are_deterministic() {
+    let case = &common::cases()[1];
+    for method in Method::ALL {
+        let settings = Settings {
+            method,
+            iterations: Some(8),
+            ..Settings::default()
+        };
+        let (first, a) = common::run_case(case, &settings);
+        let (second, b) = common::run_case(case, &settings);
+        assert_eq!(first, second, "{method}");
+        assert_eq!(a, b, "{method}");
     }
 }

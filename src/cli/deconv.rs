@@ -25,10 +25,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = MethodArg::Wiener)]
     pub method: MethodArg,
     /// Wiener's noise-to-signal ratio (default: chosen from the image).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub nsr: Option<f64>,
     /// Tikhonov's or TV's regularization weight (default: chosen from the image).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lambda: Option<f64>,
     /// Iterations of TV or Richardson–Lucy.
     #[arg(long)]

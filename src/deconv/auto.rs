@@ -13,6 +13,8 @@ const MODEL_SAMPLES: usize = 60_000;
 /// Frequencies where the blur passes at least this much power fit the law.
 const FIT_MIN_GAIN: f64 = 0.25;
 const RADIAL_BINS: usize = 24;
+/// Samples per partial sum of a parallel reduction.
+const SUM_CHUNK: usize = 4096;
 /// Frequencies where the blur passes less than this fraction of the power
 /// hold (almost) only noise.
 const NOISE_ONLY_GAIN: f64 = 1e-3;
@@ -87,19 +89,27 @@ impl SpectrumModel {
     /// bias on the modelled signal plus amplified noise.
     fn expected_error(&self, weight: f64, shape: &(impl Fn(&Sample) -> f64 + Sync)) -> f64 {
         let noise_variance = self.noise_sigma * self.noise_sigma;
-        self.samples
-            .par_iter()
-            .map(|s| {
-                let signal = self.scale * s.radius.powf(-self.exponent);
-                let reg = weight * shape(s);
-                let denominator = s.gain + reg;
-                if denominator <= 0.0 {
-                    return signal;
-                }
-                let bias = reg / denominator;
-                bias * bias * signal + s.gain * noise_variance / (denominator * denominator)
+        // Fixed chunks summed in order: the same result on every run.
+        let partial: Vec<f64> = self
+            .samples
+            .par_chunks(SUM_CHUNK)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|s| {
+                        let signal = self.scale * s.radius.powf(-self.exponent);
+                        let reg = weight * shape(s);
+                        let denominator = s.gain + reg;
+                        if denominator <= 0.0 {
+                            return signal;
+                        }
+                        let bias = reg / denominator;
+                        bias * bias * signal + s.gain * noise_variance / (denominator * denominator)
+                    })
+                    .sum::<f64>()
             })
-            .sum()
+            .collect();
+        partial.iter().sum()
     }
 
     /// The weight minimizing the expected error: a log grid from 1e-9 to 10,

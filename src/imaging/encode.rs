@@ -53,6 +53,11 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
             rgb.write_with_encoder(encoder).map_err(|e| e.to_string())
         }
         _ => {
+            // TIFF has no gray + alpha layout here: such images are written as RGBA.
+            let mut encoded = encoded;
+            if encoded.channels() == 1 && encoded.alpha.is_some() {
+                encoded.planes = vec![encoded.planes[0].clone(); 3];
+            }
             let dynamic = to_dynamic(&encoded, sixteen, true);
             let encoder = image::codecs::tiff::TiffEncoder::new(BufWriter::new(file));
             dynamic.write_with_encoder(encoder).map_err(|e| e.to_string())

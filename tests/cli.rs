@@ -1,0 +1,316 @@
+//! The command line contract of DESIGN.md §5, run through the real binary:
+//! output formats, exit codes, one-line errors, atomic writes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions, Image, LightSpace};
+
+fn unblur(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unblur"))
+        .args(args)
+        .output()
+        .expect("run unblur")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn case(id: &str) -> PathBuf {
+    common::data_dir().join("cases").join(id)
+}
+
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Files in a folder (to see that failures leave nothing behind).
+fn listing(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts exit code 2, one stderr line naming `needle`, no panic.
+fn assert_bad_input(output: &Output, needle: &str) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected: {stderr}");
+    assert!(stderr.contains(needle), "'{needle}' not in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn small_rgb(width: usize, height: usize) -> Image {
+    let plane = |k: usize| {
+        (0..width * height)
+            .map(|i| ((i * (k + 3)) % 17) as f32 / 16.0)
+            .collect()
+    };
+    Image::from_planes(width, height, vec![plane(0), plane(1), plane(2)])
+}
+
+#[test]
+fn deconv_improves_a_case_and_keeps_16_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("camera__gauss_s3__noisy");
+    let out = dir.path().join("out.png");
+    let kernel = format!("file:{}", c.join("kernel.png").display());
+    let run = unblur(&[
+        "deconv",
+        arg(&c.join("blurred.png")),
+        "-o",
+        arg(&out),
+        "--psf",
+        &kernel,
+        "--method",
+        "wiener",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("backend=cpu"));
+    let decoded = imaging::load(&out, &DecodeOptions::default()).unwrap();
+    assert_eq!(decoded.depth, BitDepth::Sixteen);
+    assert_eq!(decoded.space, LightSpace::Linear);
+    let metrics = unblur(&["metrics", arg(&out), arg(&c.join("gt.png"))]);
+    let line = text(&metrics.stdout);
+    let psnr: f64 = line
+        .trim()
+        .strip_prefix("psnr=")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(psnr > 25.5, "{line}");
+}
+
+#[test]
+fn jpeg_input_gives_8_bit_output_unless_depth_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("brick__gauss_s3__camera");
+    let input = c.join("blurred.jpg");
+    for (depth, expected) in [(None, BitDepth::Eight), (Some("16"), BitDepth::Sixteen)] {
+        let out = dir.path().join(format!("out{}.png", depth.unwrap_or("")));
+        let mut args = vec!["deconv", arg(&input), "-o", arg(&out), "--psf", "gaussian:sigma=3"];
+        if let Some(d) = depth {
+            args.extend(["--depth", d]);
+        }
+        let run = unblur(&args);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        assert!(text(&run.stderr).contains("space=srgb"));
+        assert_eq!(imaging::load(&out, &DecodeOptions::default()).unwrap().depth, expected);
+    }
+}
+
+#[test]
+fn metrics_prints_one_line_or_json() {
+    let c = case("camera__disk_r6__clean");
+    let (a, b) = (c.join("blurred.png"), c.join("gt.png"));
+    let plain = text(&unblur(&["metrics", arg(&a), arg(&b)]).stdout);
+    // psnr=<dB, 4 decimals> ssim=<6 decimals>, one line.
+    let fields: Vec<&str> = plain.strip_suffix('\n').unwrap().split(' ').collect();
+    assert_eq!(fields.len(), 2, "{plain}");
+    assert_eq!(fields[0], "psnr=23.0581");
+    assert!(
+        fields[1].starts_with("ssim=0.657") && fields[1].len() == "ssim=0.657199".len(),
+        "{plain}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&text(&unblur(&["metrics", arg(&a), arg(&b), "--json"]).stdout)).unwrap();
+    assert!((json["psnr"].as_f64().unwrap() - 23.0581).abs() < 1e-3);
+    assert!((json["ssim"].as_f64().unwrap() - 0.6572).abs() < 1e-4);
+    assert_eq!(
+        text(&unblur(&["metrics", arg(&b), arg(&b)]).stdout),
+        "psnr=inf ssim=1.000000\n"
+    );
+}
+
+#[test]
+fn psf_renders_a_kernel_that_file_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k.png");
+    let run = unblur(&["psf", "motion:len=15,angle=30", "-o", arg(&out)]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let read = unblur::psf::Kernel::from_file(&out).unwrap();
+    let made = "motion:len=15,angle=30"
+        .parse::<unblur::psf::PsfSpec>()
+        .unwrap()
+        .kernel()
+        .unwrap();
+    assert_eq!((read.width, read.height), (made.width, made.height));
+    for (a, b) in read.data.iter().zip(&made.data) {
+        assert!((a - b).abs() < 2e-5);
+    }
+}
+
+#[test]
+fn alpha_and_16_bit_tiff_pass_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = small_rgb(48, 40);
+    image.alpha = Some((0..48 * 40).map(|i| (i % 7) as f32 / 6.0).collect());
+    let input = dir.path().join("in.tif");
+    let options = EncodeOptions {
+        depth: BitDepth::Sixteen,
+        space: LightSpace::Linear,
+        jpeg_quality: 95,
+    };
+    imaging::save(&input, &image, &options).unwrap();
+    let out = dir.path().join("out.tif");
+    let run = unblur(&[
+        "deconv",
+        arg(&input),
+        "-o",
+        arg(&out),
+        "--psf",
+        "disk:r=1.5",
+        "--method",
+        "tv",
+        "--iters",
+        "5",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let decoded = imaging::load(&out, &DecodeOptions::default()).unwrap();
+    assert_eq!(decoded.depth, BitDepth::Sixteen);
+    assert_eq!(
+        decoded.image.alpha,
+        image
+            .alpha
+            .map(|a| a.iter().map(|v| (v * 65535.0).round() / 65535.0).collect())
+    );
+}
+
+#[test]
+fn the_decode_limit_refuses_big_images_before_decoding() {
+    let c = case("camera__disk_r6__clean");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let run = unblur(&[
+        "deconv",
+        arg(&c.join("blurred.png")),
+        "-o",
+        arg(&out),
+        "--psf",
+        "disk:r=6",
+        "--max-megapixels",
+        "0.1",
+    ]);
+    assert_bad_input(&run, "over the 0.1 MP limit");
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = case("camera__disk_r6__clean").join("blurred.png");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(d.join("truncated.png"), &bytes[..bytes.len() / 2]).unwrap();
+    let jpeg = std::fs::read(case("brick__gauss_s3__camera").join("blurred.jpg")).unwrap();
+    std::fs::write(d.join("truncated.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+    std::fs::write(d.join("text.png"), "not an image at all").unwrap();
+    // A PNG signature and a header chunk claiming a 0x0 image.
+    let mut empty = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
+    ];
+    empty.extend([0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+    std::fs::write(d.join("empty.png"), &empty).unwrap();
+    let options = EncodeOptions {
+        depth: BitDepth::Eight,
+        space: LightSpace::Srgb,
+        jpeg_quality: 90,
+    };
+    imaging::save(&d.join("one.png"), &Image::gray(1, 1, vec![0.5]), &options).unwrap();
+    imaging::save(&d.join("small.png"), &small_rgb(8, 8), &options).unwrap();
+    let before = listing(d);
+    let out = d.join("out.png");
+    let o = arg(&out);
+    let g = arg(&good);
+    let path = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![path("missing.png")], "file not found"),
+        (vec![path("text.png")], "not a PNG, JPEG or TIFF image"),
+        (vec![path("truncated.png")], "truncated"),
+        (vec![path("truncated.jpg")], "truncated JPEG"),
+        (vec![path("empty.png")], "empty.png"),
+        (vec![path("one.png")], "PSF (13x13) is larger than the image (1x1)"),
+        (vec![path("small.png")], "larger than the image (8x8)"),
+        (vec![g.into(), "--psf-override".into()], "unexpected argument"),
+    ];
+    for (input, needle) in cases {
+        let mut args = vec!["deconv".to_string()];
+        args.extend(input);
+        args.extend(["-o".into(), o.into()]);
+        if !args.iter().any(|a| a == "--psf-override") {
+            args.extend(["--psf".into(), "disk:r=6".into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_bad_input(&unblur(&args), needle);
+    }
+    let with = |extra: &[&str]| {
+        let mut args = vec!["deconv", g, "-o", o];
+        args.extend(extra);
+        unblur(&args)
+    };
+    assert_bad_input(&with(&["--psf", "motion:len=-3"]), "motion: len must be > 0");
+    assert_bad_input(&with(&["--psf", "blob:r=2"]), "unknown PSF model 'blob'");
+    assert_bad_input(
+        &with(&["--psf", "disk:r=6", "--nsr", "NaN"]),
+        "--nsr must be a positive number",
+    );
+    assert_bad_input(
+        &with(&["--psf", "disk:r=6", "--lambda", "-1"]),
+        "--lambda must be a positive number",
+    );
+    assert_bad_input(
+        &with(&["--psf", "disk:r=6", "--method", "tv", "--iters", "0"]),
+        "--iters must be between 1",
+    );
+    assert_bad_input(
+        &with(&["--psf", "file:/no/such/kernel.png"]),
+        "kernel.png: file not found",
+    );
+    assert_bad_input(&with(&["--psf", "disk:r=6", "--method", "magic"]), "magic");
+    let missing_folder = d.join("no/such/folder/out.png");
+    assert_bad_input(
+        &unblur(&["deconv", g, "-o", arg(&missing_folder), "--psf", "disk:r=6"]),
+        "output folder does not exist",
+    );
+    let copy = d.join("copy.png");
+    std::fs::copy(&good, &copy).unwrap();
+    assert_bad_input(
+        &unblur(&["deconv", arg(&copy), "-o", arg(&copy), "--psf", "disk:r=6"]),
+        "same file as an input",
+    );
+    assert_eq!(std::fs::read(&copy).unwrap(), bytes, "the input must stay untouched");
+    assert_bad_input(&unblur(&["metrics", g, &path("small.png")]), "size mismatch");
+    assert_bad_input(
+        &unblur(&["psf", "gaussian:sigma=0", "-o", o]),
+        "gaussian: sx must be > 0",
+    );
+    std::fs::remove_file(&copy).unwrap();
+    assert_eq!(listing(d), before, "failed runs must leave no files behind");
+}
+
+#[test]
+fn a_failed_run_keeps_an_existing_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    std::fs::write(&out, b"previous result").unwrap();
+    let c = case("camera__disk_r6__clean");
+    let run = unblur(&[
+        "deconv",
+        arg(&c.join("blurred.png")),
+        "-o",
+        arg(&out),
+        "--psf",
+        "disk:r=nan",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous result");
+}

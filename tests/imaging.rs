@@ -1,0 +1,174 @@
+//! Decoding and encoding: formats, bit depths, channels, alpha, and the
+//! light-space rule of DESIGN.md §3.
+
+mod common;
+
+use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions, Image, LightSpace, SpaceChoice};
+
+fn gradient(channels: usize, alpha: bool) -> Image {
+    let (w, h) = (37, 23);
+    let plane = |k: usize| (0..w * h).map(|i| ((i * (2 * k + 1)) % 97) as f32 / 96.0).collect();
+    let mut image = Image::from_planes(w, h, (0..channels).map(plane).collect());
+    if alpha {
+        image.alpha = Some(plane(5));
+    }
+    image
+}
+
+fn max_difference(a: &Image, b: &Image) -> f32 {
+    let mut planes: Vec<(&Vec<f32>, &Vec<f32>)> = a.planes.iter().zip(&b.planes).collect();
+    if let (Some(x), Some(y)) = (&a.alpha, &b.alpha) {
+        planes.push((x, y));
+    }
+    planes
+        .iter()
+        .flat_map(|(x, y)| x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn png_and_tiff_round_trip_every_layout_and_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    for extension in ["png", "tif"] {
+        for (channels, alpha) in [(1, false), (1, true), (3, false), (3, true)] {
+            for (depth, levels) in [(BitDepth::Eight, 255.0), (BitDepth::Sixteen, 65535.0)] {
+                for space in [LightSpace::Linear, LightSpace::Srgb] {
+                    let image = gradient(channels, alpha);
+                    let path = dir.path().join(format!("t{channels}{alpha}{levels}.{extension}"));
+                    imaging::save(
+                        &path,
+                        &image,
+                        &EncodeOptions {
+                            depth,
+                            space,
+                            jpeg_quality: 90,
+                        },
+                    )
+                    .unwrap();
+                    let choice = if space == LightSpace::Srgb {
+                        SpaceChoice::Srgb
+                    } else {
+                        SpaceChoice::Linear
+                    };
+                    let decoded = imaging::load(
+                        &path,
+                        &DecodeOptions {
+                            space: choice,
+                            ..DecodeOptions::default()
+                        },
+                    )
+                    .unwrap();
+                    assert_eq!(decoded.depth, depth);
+                    // TIFF stores gray + alpha as RGBA.
+                    let (image, channels) = if extension == "tif" && channels == 1 && alpha {
+                        let mut rgb = image.clone();
+                        rgb.planes = vec![image.planes[0].clone(); 3];
+                        (rgb, 3)
+                    } else {
+                        (image, channels)
+                    };
+                    assert_eq!(decoded.image.channels(), channels);
+                    assert_eq!(decoded.image.alpha.is_some(), alpha);
+                    // Half a quantization step, stretched by the sRGB curve's
+                    // steepest slope (12.92) where values were encoded.
+                    let step = 0.5 / levels * if space == LightSpace::Srgb { 12.92 } else { 1.0 } + 1e-6;
+                    let diff = max_difference(&decoded.image, &image);
+                    assert!(
+                        diff <= step as f32,
+                        "{extension} {channels}ch alpha={alpha} {levels}: {diff}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn jpeg_round_trips_approximately() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.jpg");
+    let image = Image::from_planes(
+        64,
+        64,
+        vec![vec![0.25; 64 * 64], vec![0.5; 64 * 64], vec![0.75; 64 * 64]],
+    );
+    let options = EncodeOptions {
+        depth: BitDepth::Eight,
+        space: LightSpace::Srgb,
+        jpeg_quality: 95,
+    };
+    imaging::save(&path, &image, &options).unwrap();
+    let decoded = imaging::load(&path, &DecodeOptions::default()).unwrap();
+    assert_eq!(decoded.space, LightSpace::Srgb);
+    assert!(max_difference(&decoded.image, &image) < 0.02);
+}
+
+#[test]
+fn auto_space_follows_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = gradient(3, false);
+    let cases = [
+        ("8-bit untagged", BitDepth::Eight, LightSpace::Linear, LightSpace::Srgb),
+        // We tag sRGB output with an sRGB chunk: tagged 16-bit reads as sRGB.
+        ("16-bit tagged", BitDepth::Sixteen, LightSpace::Srgb, LightSpace::Srgb),
+        (
+            "16-bit untagged",
+            BitDepth::Sixteen,
+            LightSpace::Linear,
+            LightSpace::Linear,
+        ),
+    ];
+    for (name, depth, written, expected) in cases {
+        let path = dir.path().join(format!("{}.png", name.replace(' ', "_")));
+        imaging::save(
+            &path,
+            &image,
+            &EncodeOptions {
+                depth,
+                space: written,
+                jpeg_quality: 90,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            imaging::load(&path, &DecodeOptions::default()).unwrap().space,
+            expected,
+            "{name}"
+        );
+    }
+    // The shared cases: clean/noisy are untagged 16-bit PNGs (linear), camera ones JPEGs (sRGB).
+    for case in common::cases() {
+        let decoded = imaging::load(&case.blurred, &DecodeOptions::default()).unwrap();
+        let expected = if case.degradation == "camera" {
+            LightSpace::Srgb
+        } else {
+            LightSpace::Linear
+        };
+        assert_eq!(decoded.space, expected, "{}", case.id);
+    }
+}
+
+#[test]
+fn space_choice_overrides_the_rule() {
+    let case = &common::cases()[0];
+    let linear = imaging::load(
+        &case.blurred,
+        &DecodeOptions {
+            space: SpaceChoice::Linear,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let srgb = imaging::load(
+        &case.blurred,
+        &DecodeOptions {
+            space: SpaceChoice::Srgb,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(srgb.space, LightSpace::Srgb);
+    let i = linear.image.width * 10 + 10;
+    let v = linear.image.planes[0][i];
+    assert!((srgb.image.planes[0][i] - imaging::srgb_to_linear(v)).abs() < 1e-6);
+}
