@@ -4,6 +4,7 @@
 pub mod deconv;
 pub mod error;
 pub mod fft;
+pub mod gpu;
 pub mod imaging;
 pub mod jobs;
 pub mod metrics;

@@ -71,16 +71,24 @@ impl Layout {
         self.height != self.image_height || self.width != self.image_width
     }
 
+    /// Per-axis padding recipes (rows, columns): for each domain position,
+    /// two image positions and the weight of the first (GPU padding uses them).
+    pub fn recipes(&self) -> (Vec<(usize, usize, f32)>, Vec<(usize, usize, f32)>) {
+        (
+            axis_recipe(self.image_height, self.top, self.height, self.top / 2),
+            axis_recipe(self.image_width, self.left, self.width, self.left / 2),
+        )
+    }
+
     /// Embeds a plane of the image's size into the domain with reflected,
     /// tapered borders.
     pub fn pad(&self, plane: &[f32]) -> Vec<f32> {
         if !self.is_padded() {
             return plane.to_vec();
         }
-        let (h, w) = (self.image_height, self.image_width);
+        let w = self.image_width;
         // Half of each margin is exact mirror (see `pad_axis`).
-        let rows = axis_recipe(h, self.top, self.height, self.top / 2);
-        let columns = axis_recipe(w, self.left, self.width, self.left / 2);
+        let (rows, columns) = self.recipes();
         let mut out = vec![0.0f32; self.height * self.width];
         out.par_chunks_mut(self.width).zip(rows.par_iter()).for_each_init(
             || vec![0.0f32; w],

@@ -19,7 +19,7 @@ pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
 pub use operators::otf;
 pub use rl::richardson_lucy;
 pub use spectral::Prepared;
-pub use tv::total_variation;
+pub use tv::{total_variation, tv_penalty};
 
 use rayon::prelude::*;
 

@@ -51,10 +51,10 @@ pub fn total_variation(
     let mut rhs = vec![0.0f32; n];
     let mut spectrum = vec![Complex32::default(); fft.spectrum_len()];
     let (mut dx, mut dy) = (vec![0.0f32; n], vec![0.0f32; n]);
-    let mut rho = penalty(lambda, 0, iterations);
+    let mut rho = tv_penalty(lambda, 0, iterations);
 
     for iteration in 0..iterations {
-        let next_rho = penalty(lambda, iteration, iterations);
+        let next_rho = tv_penalty(lambda, iteration, iterations);
         if next_rho != rho {
             // Scaled duals are multipliers divided by rho.
             let scale = rho / next_rho;
@@ -111,8 +111,9 @@ pub fn total_variation(
     Ok(prepared.finish(estimate))
 }
 
-/// The ADMM penalty at `iteration`: geometric ramp, then constant.
-fn penalty(lambda: f32, iteration: usize, iterations: usize) -> f32 {
+/// The ADMM penalty at `iteration`: geometric ramp, then constant (shared
+/// with the GPU twin).
+pub fn tv_penalty(lambda: f32, iteration: usize, iterations: usize) -> f32 {
     let ramp = (RAMP_FRACTION * iterations as f32).max(1.0);
     let t = (iteration as f32 / ramp).min(1.0);
     lambda * RHO_START * (RHO_END / RHO_START).powf(t)

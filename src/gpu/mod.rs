@@ -1,0 +1,96 @@
+//! The GPU engine: a wgpu context (its own headless device, or the editor's),
+//! a WGSL FFT, and deconvolution pipelines that keep the image on the device.
+//! The CPU path in `crate::deconv` is the reference it is tested against.
+
+mod buffers;
+mod deconv;
+mod fft;
+pub mod shaders;
+
+use std::sync::Arc;
+
+pub use deconv::GpuDeconvolver;
+pub use fft::{GpuFft2d, fft_factors, transform};
+
+use crate::error::{Error, Result};
+
+/// A device and queue with the engine's pipelines built on it.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: wgpu::AdapterInfo,
+    pipelines: shaders::Pipelines,
+    /// Largest storage buffer binding, in bytes.
+    pub max_binding_bytes: u64,
+}
+
+impl GpuContext {
+    /// Creates a headless device on the best adapter (any kind, software
+    /// included); `Err` when there is none.
+    pub fn new_headless() -> Result<Arc<Self>> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            apply_limit_buckets: false,
+        }))
+        .map_err(|e| Error::Other(format!("no GPU adapter: {e}")))?;
+        let limits = adapter.limits();
+        if limits.max_compute_workgroup_size_x < 64 || limits.max_storage_buffers_per_shader_stage < 4 {
+            return Err(Error::Other(format!(
+                "GPU adapter '{}' cannot run compute shaders",
+                adapter.get_info().name
+            )));
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("unblur engine"),
+            required_features: wgpu::Features::empty(),
+            // The adapter's own limits: the defaults cap buffers far below what images need.
+            required_limits: limits,
+            experimental_features: wgpu::ExperimentalFeatures::default(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| Error::Other(format!("cannot open the GPU: {e}")))?;
+        Ok(Arc::new(Self::from_device(device, queue, adapter.get_info())))
+    }
+
+    /// Builds the engine on an existing device (the editor's).
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, adapter: wgpu::AdapterInfo) -> Self {
+        let max_binding_bytes = device.limits().max_storage_buffer_binding_size as u64;
+        let pipelines = shaders::Pipelines::new(&device);
+        GpuContext {
+            device,
+            queue,
+            adapter,
+            pipelines,
+            max_binding_bytes,
+        }
+    }
+
+    /// True for a CPU-emulated adapter (lavapipe, llvmpipe, WARP): slower
+    /// than the CPU path, so `auto` does not pick it.
+    pub fn is_software(&self) -> bool {
+        self.adapter.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// "name (backend, kind)" for status lines.
+    pub fn description(&self) -> String {
+        format!(
+            "{} ({:?}, {:?})",
+            self.adapter.name, self.adapter.backend, self.adapter.device_type
+        )
+    }
+
+    /// Waits until the queue is idle; reports a lost device as an error.
+    pub fn wait_idle(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map(|_| ())
+            .map_err(|e| Error::Other(format!("GPU: {e}")))
+    }
+}

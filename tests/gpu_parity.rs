@@ -1,0 +1,140 @@
+//! The GPU engine against the CPU reference: the WGSL FFT against a double
+//! precision FFT, and every method against the CPU path. Runs on whatever
+//! adapter exists (lavapipe in CI); without one it skips with a reason,
+//! unless UNBLUR_REQUIRE_GPU=1 makes that a failure.
+
+mod common;
+
+use std::sync::Arc;
+
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex64;
+use unblur::deconv::{Boundary, Prepared, total_variation, richardson_lucy};
+use unblur::gpu::{GpuContext, GpuDeconvolver};
+use unblur::imaging::{DecodeOptions, Image};
+use unblur::jobs::Silent;
+use unblur::psf::{Kernel, PsfSpec};
+
+fn context() -> Option<Arc<GpuContext>> {
+    match GpuContext::new_headless() {
+        Ok(ctx) => {
+            eprintln!("GPU tests on {}", ctx.description());
+            Some(ctx)
+        }
+        Err(e) if std::env::var("UNBLUR_REQUIRE_GPU").as_deref() == Ok("1") => panic!("UNBLUR_REQUIRE_GPU=1 but {e}"),
+        Err(e) => {
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+fn seeded(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        })
+        .collect()
+}
+
+/// 2D DFT in f64 (rows then columns with rustfft), the reference.
+fn reference_fft(data: &[Complex64], height: usize, width: usize, inverse: bool) -> Vec<Complex64> {
+    let mut planner = FftPlanner::<f64>::new();
+    let (row, column) = if inverse {
+        (planner.plan_fft_inverse(width), planner.plan_fft_inverse(height))
+    } else {
+        (planner.plan_fft_forward(width), planner.plan_fft_forward(height))
+    };
+    let mut out = data.to_vec();
+    for r in out.chunks_mut(width) {
+        row.process(r);
+    }
+    let mut col = vec![Complex64::default(); height];
+    for x in 0..width {
+        for y in 0..height {
+            col[y] = out[y * width + x];
+        }
+        column.process(&mut col);
+        for y in 0..height {
+            out[y * width + x] = col[y];
+        }
+    }
+    out
+}
+
+fn relative_l2(a: &[f64], b: &[f64]) -> f64 {
+    let diff: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let norm: f64 = b.iter().map(|y| y * y).sum();
+    (diff / norm).sqrt()
+}
+
+#[test]
+fn wgsl_fft_matches_a_double_precision_fft() {
+    let Some(ctx) = context() else { return };
+    // (height, width): sizes with factors 2, 3, 5 and 7, two images stacked.
+    for (h, w) in [(64, 64), (100, 100), (90, 120), (243, 243), (625, 625), (750, 1000), (49, 56)] {
+        let stack = 2;
+        let values = seeded(2 * h * w * stack, (h * 1000 + w) as u64);
+        let input: Vec<[f32; 2]> = values.chunks(2).map(|c| [c[0] as f32, c[1] as f32]).collect();
+        for inverse in [false, true] {
+            let gpu = unblur::gpu::transform(&ctx, h, w, &input, inverse).unwrap();
+            let mut want = Vec::new();
+            for image in input.chunks(h * w) {
+                let complex: Vec<Complex64> = image.iter().map(|v| Complex64::new(v[0] as f64, v[1] as f64)).collect();
+                want.extend(reference_fft(&complex, h, w, inverse).into_iter().flat_map(|c| [c.re, c.im]));
+            }
+            let got: Vec<f64> = gpu.iter().flat_map(|c| [c[0] as f64, c[1] as f64]).collect();
+            let error = relative_l2(&got, &want);
+            eprintln!("fft {h}x{w} inverse={inverse}: relative L2 {error:.2e}");
+            // Single-precision FFTs reach ~1e-7 * log2(n); the bound is 1e-5.
+            assert!(error <= 1e-5, "{h}x{w} inverse={inverse}: relative L2 error {error:.2e}");
+        }
+    }
+}
+
+fn test_image(channels: usize) -> (Image, Kernel) {
+    let case = common::cases().into_iter().find(|c| c.id == "coffee__motion_l15_a30__noisy").unwrap();
+    let decoded = unblur::imaging::load(&case.blurred, &DecodeOptions::default()).unwrap();
+    // A 96x80 crop keeps lavapipe quick.
+    let (w, h) = (96, 80);
+    let crop = |p: &Vec<f32>| (0..h).flat_map(|y| p[(100 + y) * decoded.image.width + 150..][..w].to_vec()).collect();
+    let planes = decoded.image.planes.iter().take(channels).map(crop).collect();
+    let kernel = "motion:len=9,angle=30".parse::<PsfSpec>().unwrap().kernel().unwrap();
+    (Image::from_planes(w, h, planes), kernel)
+}
+
+fn image_error(gpu: &Image, cpu: &Image) -> f64 {
+    let flat = |i: &Image| i.planes.concat().iter().map(|v| *v as f64).collect::<Vec<f64>>();
+    relative_l2(&flat(gpu), &flat(cpu))
+}
+
+#[test]
+fn every_method_matches_the_cpu_path() {
+    let Some(ctx) = context() else { return };
+    for channels in [1, 3] {
+        for boundary in [Boundary::Reflect, Boundary::Periodic] {
+            let (image, kernel) = test_image(channels);
+            // Periodic works on the image's own size: 96x80 has factors 2, 3 and 5.
+            let cpu = Prepared::new(&image, boundary, kernel.height, kernel.width);
+            let otf = cpu.otf(&kernel);
+            let mut gpu = GpuDeconvolver::new(ctx.clone(), &image, boundary, kernel.height, kernel.width).unwrap();
+            gpu.set_psf(&kernel).unwrap();
+            let label = format!("{channels} channels, {boundary:?}");
+            let checks = [
+                ("wiener", gpu.wiener(0.01).unwrap(), cpu.wiener(&otf, 0.01)),
+                ("tikhonov", gpu.tikhonov(0.02).unwrap(), cpu.tikhonov(&otf, 0.02)),
+                ("tv", gpu.total_variation(2e-3, 20, &Silent).unwrap(), total_variation(&cpu, &otf, 2e-3, 20, &Silent).unwrap()),
+                ("rl", gpu.richardson_lucy(20, &Silent).unwrap(), richardson_lucy(&cpu, &otf, 20, &Silent).unwrap()),
+            ];
+            for (name, from_gpu, from_cpu) in checks {
+                assert_eq!((from_gpu.width, from_gpu.height, from_gpu.channels()), (from_cpu.width, from_cpu.height, channels));
+                let error = image_error(&from_gpu, &from_cpu);
+                eprintln!("{name}, {label}: relative L2 {error:.2e}");
+                // DESIGN.md §4: well under 1e-3 relative L2 on f32.
+                assert!(error < 1e-3, "{name}, {label}: relative L2 error {error:.2e}");
+            }
+        }
+    }
+}
