@@ -11,11 +11,18 @@ fn every_shader_validates() {
         .filter(|n| n.ends_with(".wgsl"))
         .collect();
     on_disk.sort();
-    let mut listed: Vec<String> = unblur::gpu::shaders::SOURCES.iter().map(|(n, _)| n.to_string()).collect();
+    let mut listed: Vec<String> = unblur::gpu::shaders::SOURCES
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "shaders/ and gpu::shaders::SOURCES must list the same files");
+    assert_eq!(
+        on_disk, listed,
+        "shaders/ and gpu::shaders::SOURCES must list the same files"
+    );
     for (name, source) in unblur::gpu::shaders::SOURCES {
-        let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+        let module =
+            naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));

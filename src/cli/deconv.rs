@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use unblur::deconv::{self, Boundary, Method, Settings};
+use unblur::deconv::{Boundary, Method, Settings};
+use unblur::engine::{self, Backend};
 use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions, SpaceChoice};
 use unblur::psf::PsfSpec;
 
@@ -90,6 +91,16 @@ impl From<MethodArg> for Method {
     }
 }
 
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Gpu => Backend::Gpu,
+            BackendArg::Auto => Backend::Auto,
+        }
+    }
+}
+
 impl From<BoundaryArg> for Boundary {
     fn from(b: BoundaryArg) -> Self {
         match b {
@@ -115,11 +126,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         return Err(Failure::usage("--max-megapixels must be a positive number"));
     }
     refuse_overwriting_inputs(&args.output, &[&args.input])?;
-    if args.backend == BackendArg::Gpu {
-        return Err(Failure::usage(
-            "--backend gpu: this build has no GPU engine; use --backend cpu",
-        ));
-    }
     let spec: PsfSpec = args
         .psf
         .parse()
@@ -140,9 +146,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         boundary: args.boundary.into(),
     };
     let progress = TerminalProgress::new();
-    let outcome = deconv::deconvolve(&decoded.image, &kernel, &settings, &progress);
+    let outcome = engine::deconvolve(&decoded.image, &kernel, &settings, args.backend.into(), &progress);
     progress.finish();
-    let (result, applied) = outcome.map_err(|e| match e {
+    let (result, applied, used) = outcome.map_err(|e| match e {
         unblur::Error::BadParameter(m) => Failure::usage(format!("{}: {m}", args.input.display())),
         other => other.into(),
     })?;
@@ -166,6 +172,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         "linear"
     };
-    eprintln!("unblur: {applied} space={space} backend=cpu");
+    eprintln!("unblur: {applied} space={space} {used}");
     Ok(())
 }

@@ -22,6 +22,9 @@ pub enum Boundary {
 /// as a smooth join (circularly blurred images measure 0.9-2, photos 6-100).
 const PERIODIC_JOIN_RATIO: f64 = 3.0;
 
+/// Per position of a padded axis: two source positions and the weight of the first.
+pub type AxisRecipe = Vec<(usize, usize, f32)>;
+
 /// Where an image sits inside the (padded) FFT domain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -73,7 +76,7 @@ impl Layout {
 
     /// Per-axis padding recipes (rows, columns): for each domain position,
     /// two image positions and the weight of the first (GPU padding uses them).
-    pub fn recipes(&self) -> (Vec<(usize, usize, f32)>, Vec<(usize, usize, f32)>) {
+    pub fn recipes(&self) -> (AxisRecipe, AxisRecipe) {
         (
             axis_recipe(self.image_height, self.top, self.height, self.top / 2),
             axis_recipe(self.image_width, self.left, self.width, self.left / 2),
@@ -133,7 +136,7 @@ fn pad_axis(length: usize, kernel: usize) -> (usize, usize) {
 /// sample itself; in the gap that wraps from the end round to the start,
 /// half-sample mirrors of both ends, cross-faded with a raised cosine outside
 /// `guard` samples of each end.
-fn axis_recipe(n: usize, offset: usize, total: usize, guard: usize) -> Vec<(usize, usize, f32)> {
+fn axis_recipe(n: usize, offset: usize, total: usize, guard: usize) -> AxisRecipe {
     let gap = total - n;
     let fade = gap.saturating_sub(2 * guard).max(1) as f32;
     let mut recipe = vec![(0, 0, 1.0); total];

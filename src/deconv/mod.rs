@@ -138,7 +138,48 @@ const TV_WEIGHT_PER_VARIANCE: f64 = 20.0;
 /// at least this sigma.
 pub(crate) const MIN_NOISE_SIGMA: f64 = 1.0 / 65535.0;
 
-/// Deconvolves `image` (linear light) by `kernel`.
+/// The method's parameter and iteration count, given or automatic.
+pub struct Resolved {
+    pub parameter: Option<f64>,
+    pub iterations: Option<usize>,
+}
+
+/// Fills in what `settings` leaves out from the image's spectrum model.
+pub fn resolve_parameters(settings: &Settings, model: &SpectrumModel) -> Resolved {
+    match settings.method {
+        Method::Wiener => Resolved {
+            parameter: Some(settings.nsr.unwrap_or_else(|| model.best_nsr())),
+            iterations: None,
+        },
+        Method::Tikhonov => Resolved {
+            parameter: Some(settings.lambda.unwrap_or_else(|| model.best_tikhonov_lambda())),
+            iterations: None,
+        },
+        Method::TotalVariation => Resolved {
+            parameter: Some(settings.lambda.unwrap_or_else(|| auto_tv_lambda(model.noise_sigma))),
+            iterations: Some(settings.iterations.unwrap_or(TV_ITERATIONS)),
+        },
+        Method::RichardsonLucy => Resolved {
+            parameter: None,
+            iterations: Some(
+                settings
+                    .iterations
+                    .unwrap_or_else(|| auto_rl_iterations(model.noise_sigma)),
+            ),
+        },
+    }
+}
+
+/// `Auto` becomes Periodic when the image's opposite edges join smoothly.
+pub fn resolve_boundary(image: &Image, boundary: Boundary) -> Boundary {
+    match boundary {
+        Boundary::Auto if looks_periodic(&image.planes, image.height, image.width) => Boundary::Periodic,
+        Boundary::Auto => Boundary::Reflect,
+        chosen => chosen,
+    }
+}
+
+/// Deconvolves `image` (linear light) by `kernel` on the CPU.
 pub fn deconvolve(
     image: &Image,
     kernel: &Kernel,
@@ -146,38 +187,19 @@ pub fn deconvolve(
     progress: &dyn Progress,
 ) -> Result<(Image, Applied)> {
     validate(image, kernel, settings)?;
-    let boundary = match settings.boundary {
-        Boundary::Auto if looks_periodic(&image.planes, image.height, image.width) => Boundary::Periodic,
-        Boundary::Auto => Boundary::Reflect,
-        chosen => chosen,
-    };
+    let boundary = resolve_boundary(image, settings.boundary);
     progress.step("preparing", 0.0)?;
     let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
     let otf = prepared.otf(kernel);
     let model = prepared.analyze(&otf);
-    let noise_sigma = model.noise_sigma;
-    let (result, parameter, iterations) = match settings.method {
-        Method::Wiener => {
-            let k = settings.nsr.unwrap_or_else(|| model.best_nsr());
-            (prepared.wiener(&otf, k as f32), Some(k), None)
-        }
-        Method::Tikhonov => {
-            let lambda = settings.lambda.unwrap_or_else(|| model.best_tikhonov_lambda());
-            (prepared.tikhonov(&otf, lambda as f32), Some(lambda), None)
-        }
-        Method::TotalVariation => {
-            let lambda = settings.lambda.unwrap_or_else(|| auto_tv_lambda(noise_sigma));
-            let n = settings.iterations.unwrap_or(TV_ITERATIONS);
-            (
-                total_variation(&prepared, &otf, lambda as f32, n, progress)?,
-                Some(lambda),
-                Some(n),
-            )
-        }
-        Method::RichardsonLucy => {
-            let n = settings.iterations.unwrap_or_else(|| auto_rl_iterations(noise_sigma));
-            (richardson_lucy(&prepared, &otf, n, progress)?, None, Some(n))
-        }
+    let Resolved { parameter, iterations } = resolve_parameters(settings, &model);
+    let value = parameter.unwrap_or_default() as f32;
+    let steps = iterations.unwrap_or(1);
+    let result = match settings.method {
+        Method::Wiener => prepared.wiener(&otf, value),
+        Method::Tikhonov => prepared.tikhonov(&otf, value),
+        Method::TotalVariation => total_variation(&prepared, &otf, value, steps, progress)?,
+        Method::RichardsonLucy => richardson_lucy(&prepared, &otf, steps, progress)?,
     };
     progress.report("done", 1.0);
     Ok((
@@ -187,7 +209,7 @@ pub fn deconvolve(
             parameter,
             iterations,
             boundary,
-            noise_sigma,
+            noise_sigma: model.noise_sigma,
         },
     ))
 }
@@ -203,7 +225,8 @@ pub fn auto_rl_iterations(noise_sigma: f64) -> usize {
     ((RL_ITERATIONS_PER_NOISE / noise_sigma.max(MIN_NOISE_SIGMA)).round() as usize).clamp(min, max)
 }
 
-fn validate(image: &Image, kernel: &Kernel, settings: &Settings) -> Result<()> {
+/// Checks sizes, values and parameters before any work.
+pub fn validate(image: &Image, kernel: &Kernel, settings: &Settings) -> Result<()> {
     if kernel.height > image.height || kernel.width > image.width {
         return Err(Error::bad_parameter(format!(
             "PSF ({}x{}) is larger than the image ({}x{})",

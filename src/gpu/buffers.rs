@@ -59,7 +59,11 @@ fn check_size(ctx: &GpuContext, label: &str, bytes: u64) -> Result<()> {
 /// A bind group of group 0 with buffers at the given bindings. Pipelines
 /// derive their layouts from their entry points, which include only the
 /// bindings an entry point uses, so callers name exactly those.
-pub fn bind_at(ctx: &GpuContext, pipeline: &wgpu::ComputePipeline, buffers: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
+pub fn bind_at(
+    ctx: &GpuContext,
+    pipeline: &wgpu::ComputePipeline,
+    buffers: &[(u32, &wgpu::Buffer)],
+) -> wgpu::BindGroup {
     let entries: Vec<wgpu::BindGroupEntry> = buffers
         .iter()
         .map(|(binding, b)| wgpu::BindGroupEntry {
@@ -89,7 +93,12 @@ pub fn grid(threads: u32) -> ((u32, u32), u32) {
 }
 
 /// Records one dispatch of `pipeline` over `threads` threads.
-pub fn dispatch(encoder: &mut wgpu::CommandEncoder, pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, threads: u32) {
+pub fn dispatch(
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    group: &wgpu::BindGroup,
+    threads: u32,
+) {
     let ((x, y), _) = grid(threads);
     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
         label: None,

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use super::GpuContext;
 use super::buffers::{self, grid};
 use super::fft::GpuFft2d;
-use super::GpuContext;
 use crate::deconv::{Boundary, Layout, tv_penalty};
 use crate::error::{Error, Result};
 use crate::imaging::Image;
@@ -74,6 +74,17 @@ struct TvParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DisplayParams {
+    width: u32,
+    height: u32,
+    channels: u32,
+    encode_srgb: u32,
+    threads_per_row: u32,
+    unused: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct RlParams {
     count: u32,
     scale: f32,
@@ -113,9 +124,24 @@ pub struct GpuDeconvolver {
 }
 
 impl GpuDeconvolver {
+    /// Bytes of the largest buffer a job on an image of `channels` colour
+    /// channels in `layout` binds (TV's split variables are the largest).
+    pub fn largest_binding_bytes(layout: &Layout, channels: usize, method_is_tv: bool) -> u64 {
+        let pairs = channels.div_ceil(2) as u64;
+        let n = (layout.height * layout.width) as u64;
+        let image = (channels * layout.image_height * layout.image_width * 4) as u64;
+        (pairs * n * if method_is_tv { 16 } else { 8 }).max(image)
+    }
+
     /// Uploads `image` (linear light) with room for kernels up to
     /// `kernel_height x kernel_width`; `boundary` is Periodic or Reflect.
-    pub fn new(ctx: Arc<GpuContext>, image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Result<Self> {
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        image: &Image,
+        boundary: Boundary,
+        kernel_height: usize,
+        kernel_width: usize,
+    ) -> Result<Self> {
         let layout = Layout::new(boundary, image.height, image.width, kernel_height, kernel_width);
         let fft = GpuFft2d::new(&ctx, layout.height, layout.width)?;
         let channels = image.channels();
@@ -128,7 +154,12 @@ impl GpuDeconvolver {
         let to_gpu = |recipe: Vec<(usize, usize, f32)>| -> Vec<Recipe> {
             recipe
                 .into_iter()
-                .map(|(a, b, w)| Recipe { first: a as u32, second: b as u32, weight_first: w, unused: 0 })
+                .map(|(a, b, w)| Recipe {
+                    first: a as u32,
+                    second: b as u32,
+                    weight_first: w,
+                    unused: 0,
+                })
                 .collect()
         };
         let rows = buffers::storage_with(&ctx, "row recipes", &to_gpu(row_recipe))?;
@@ -159,17 +190,33 @@ impl GpuDeconvolver {
                     width: layout.width as u32,
                     height: layout.height as u32,
                     plane_a: (2 * pair) as u32,
-                    plane_b: if 2 * pair + 1 < channels { (2 * pair + 1) as u32 } else { NONE },
+                    plane_b: if 2 * pair + 1 < channels {
+                        (2 * pair + 1) as u32
+                    } else {
+                        NONE
+                    },
                     packed_offset: (pair * n) as u32,
                     threads_per_row,
                 },
             );
-            let group = buffers::bind(ctx, &ctx.pipelines.pad_pack, &[&params, &planes_buffer, &rows, &columns, &deconvolver.observed]);
+            let group = buffers::bind(
+                ctx,
+                &ctx.pipelines.pad_pack,
+                &[&params, &planes_buffer, &rows, &columns, &deconvolver.observed],
+            );
             buffers::dispatch(&mut encoder, &ctx.pipelines.pad_pack, &group, n as u32);
         }
         encoder.copy_buffer_to_buffer(&deconvolver.observed, 0, &deconvolver.spectra, 0, complex_bytes);
-        deconvolver.fft.record(ctx, &mut encoder, &deconvolver.spectra, &deconvolver.scratch, pairs, false);
+        deconvolver.fft.record(
+            ctx,
+            &mut encoder,
+            &deconvolver.spectra,
+            &deconvolver.scratch,
+            pairs,
+            false,
+        );
         ctx.queue.submit([encoder.finish()]);
+        ctx.check()?;
         Ok(deconvolver)
     }
 
@@ -195,7 +242,7 @@ impl GpuDeconvolver {
         self.fft.record(&self.ctx, &mut encoder, &otf, &self.scratch, 1, false);
         self.ctx.queue.submit([encoder.finish()]);
         self.otf = Some(otf);
-        Ok(())
+        self.ctx.check()
     }
 
     fn otf(&self) -> Result<&wgpu::Buffer> {
@@ -219,28 +266,96 @@ impl GpuDeconvolver {
         )
     }
 
-    /// One fused filter pass and one inverse FFT per pair, then the crop.
-    fn filter(&self, laplacian: bool, weight: f32) -> Result<Image> {
+    /// One fused filter pass and one inverse FFT per pair, then the crop
+    /// into the result (on the device).
+    fn filter(&self, laplacian: bool, weight: f32) -> Result<()> {
         let ctx = &self.ctx;
         let scale = 1.0 / self.pixels() as f32;
         let params = self.spectral_params(laplacian, weight, scale, false);
-        let group = buffers::bind(ctx, &ctx.pipelines.spectral_filter, &[&params, self.otf()?, &self.spectra, &self.work]);
+        let group = buffers::bind(
+            ctx,
+            &ctx.pipelines.spectral_filter,
+            &[&params, self.otf()?, &self.spectra, &self.work],
+        );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        buffers::dispatch(&mut encoder, &ctx.pipelines.spectral_filter, &group, (self.pairs * self.pixels()) as u32);
-        self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+        buffers::dispatch(
+            &mut encoder,
+            &ctx.pipelines.spectral_filter,
+            &group,
+            (self.pairs * self.pixels()) as u32,
+        );
+        self.fft
+            .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
         self.record_crop(&mut encoder, &self.work, 1.0);
         ctx.queue.submit([encoder.finish()]);
-        self.read_result()
+        ctx.check()
     }
 
-    /// Wiener with noise-to-signal ratio `nsr`.
-    pub fn wiener(&self, nsr: f32) -> Result<Image> {
+    /// Computes Wiener with noise-to-signal ratio `nsr` into the result on
+    /// the device: the slider update (no readback; see `display`, `read`).
+    pub fn apply_wiener(&self, nsr: f32) -> Result<()> {
         self.filter(false, nsr)
     }
 
-    /// Tikhonov with Laplacian weight `lambda`.
-    pub fn tikhonov(&self, lambda: f32) -> Result<Image> {
+    /// Computes Tikhonov with Laplacian weight `lambda` into the result.
+    pub fn apply_tikhonov(&self, lambda: f32) -> Result<()> {
         self.filter(true, lambda)
+    }
+
+    /// Wiener, read back.
+    pub fn wiener(&self, nsr: f32) -> Result<Image> {
+        self.apply_wiener(nsr)?;
+        self.read()
+    }
+
+    /// Tikhonov, read back.
+    pub fn tikhonov(&self, lambda: f32) -> Result<Image> {
+        self.apply_tikhonov(lambda)?;
+        self.read()
+    }
+
+    /// Writes the current result to `texture` (RGBA8, the image's size,
+    /// with STORAGE_BINDING usage), sRGB-encoded when `encode_srgb`.
+    pub fn display(&self, texture: &wgpu::Texture, encode_srgb: bool) -> Result<()> {
+        let ctx = &self.ctx;
+        let (w, h) = (self.layout.image_width as u32, self.layout.image_height as u32);
+        if texture.width() != w || texture.height() != h || texture.format() != wgpu::TextureFormat::Rgba8Unorm {
+            return Err(Error::Other(format!("GPU: display needs a {w}x{h} Rgba8Unorm texture")));
+        }
+        let params = buffers::uniform(
+            ctx,
+            &DisplayParams {
+                width: w,
+                height: h,
+                channels: if self.channels == 1 { 1 } else { 3 },
+                encode_srgb: encode_srgb as u32,
+                threads_per_row: grid(w * h).1,
+                unused: [0; 3],
+            },
+        );
+        let view = texture.create_view(&Default::default());
+        let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("display"),
+            layout: &ctx.pipelines.display.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: params.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: self.output.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&view),
+                },
+            ],
+        });
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        buffers::dispatch(&mut encoder, &ctx.pipelines.display, &group, w * h);
+        ctx.queue.submit([encoder.finish()]);
+        ctx.check()
     }
 
     /// Crops every pair of `from` (spatial, times `scale`) into `output`.
@@ -257,7 +372,11 @@ impl GpuDeconvolver {
                     top: self.layout.top as u32,
                     left: self.layout.left as u32,
                     plane_a: (2 * pair) as u32,
-                    plane_b: if 2 * pair + 1 < self.channels { (2 * pair + 1) as u32 } else { NONE },
+                    plane_b: if 2 * pair + 1 < self.channels {
+                        (2 * pair + 1) as u32
+                    } else {
+                        NONE
+                    },
                     packed_offset: (pair * self.pixels()) as u32,
                     scale,
                     threads_per_row: grid(pixels).1,
@@ -269,7 +388,8 @@ impl GpuDeconvolver {
         }
     }
 
-    fn read_result(&self) -> Result<Image> {
+    /// Reads the current result back (for export).
+    pub fn read(&self) -> Result<Image> {
         let (h, w) = (self.layout.image_height, self.layout.image_width);
         let data: Vec<f32> = buffers::read_back(&self.ctx, &self.output, self.channels * h * w)?;
         Ok(Image {
@@ -329,9 +449,11 @@ impl GpuDeconvolver {
             let p_after = params(1.0, rho, lambda / rho);
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
             buffers::dispatch(&mut encoder, rhs, &bind(rhs, &p), (self.pairs * n) as u32);
-            self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
+            self.fft
+                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
             buffers::dispatch(&mut encoder, solve, &bind(solve, &p_after), (self.pairs * n) as u32);
-            self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+            self.fft
+                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
             buffers::dispatch(&mut encoder, shrink, &bind(shrink, &p), n as u32);
             ctx.queue.submit([encoder.finish()]);
             progress.step("total variation", (iteration + 1) as f32 / iterations as f32)?;
@@ -339,7 +461,7 @@ impl GpuDeconvolver {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_crop(&mut encoder, &self.work, 1.0);
         ctx.queue.submit([encoder.finish()]);
-        self.read_result()
+        self.read()
     }
 
     /// Richardson–Lucy (the CPU twin's iteration).
@@ -349,14 +471,36 @@ impl GpuDeconvolver {
         let count = (self.pairs * n) as u32;
         let estimate = buffers::storage(ctx, "rl estimate", (self.pairs * n * 8) as u64)?;
         let scale = 1.0 / n as f32;
-        let rl_params = |s: f32| buffers::uniform(ctx, &RlParams { count, scale: s, threads_per_row: grid(count).1, unused: 0 });
+        let rl_params = |s: f32| {
+            buffers::uniform(
+                ctx,
+                &RlParams {
+                    count,
+                    scale: s,
+                    threads_per_row: grid(count).1,
+                    unused: 0,
+                },
+            )
+        };
         let (start, step) = (rl_params(0.0), rl_params(scale));
         let ratio_group = buffers::bind(ctx, &ctx.pipelines.rl_ratio, &[&step, &self.observed, &self.work]);
-        let update_group = |p: &wgpu::Buffer| buffers::bind(ctx, &ctx.pipelines.rl_update, &[p, &self.observed, &self.work, &estimate]);
+        let update_group = |p: &wgpu::Buffer| {
+            buffers::bind(
+                ctx,
+                &ctx.pipelines.rl_update,
+                &[p, &self.observed, &self.work, &estimate],
+            )
+        };
         let otf = self.otf()?;
         let forward = self.spectral_params(false, 0.0, 1.0, false);
         let adjoint = self.spectral_params(false, 0.0, 1.0, true);
-        let multiply = |p: &wgpu::Buffer| buffers::bind_at(ctx, &ctx.pipelines.spectral_multiply, &[(0, p), (1, otf), (3, &self.work)]);
+        let multiply = |p: &wgpu::Buffer| {
+            buffers::bind_at(
+                ctx,
+                &ctx.pipelines.spectral_multiply,
+                &[(0, p), (1, otf), (3, &self.work)],
+            )
+        };
         let (multiply_forward, multiply_adjoint) = (multiply(&forward), multiply(&adjoint));
         let (ratio, update) = (ratio_group, update_group(&step));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
@@ -365,13 +509,17 @@ impl GpuDeconvolver {
         for iteration in 0..iterations {
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
             encoder.copy_buffer_to_buffer(&estimate, 0, &self.work, 0, (count as u64) * 8);
-            self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
+            self.fft
+                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
             buffers::dispatch(&mut encoder, &ctx.pipelines.spectral_multiply, &multiply_forward, count);
-            self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+            self.fft
+                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
             buffers::dispatch(&mut encoder, &ctx.pipelines.rl_ratio, &ratio, count);
-            self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
+            self.fft
+                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
             buffers::dispatch(&mut encoder, &ctx.pipelines.spectral_multiply, &multiply_adjoint, count);
-            self.fft.record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+            self.fft
+                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
             buffers::dispatch(&mut encoder, &ctx.pipelines.rl_update, &update, count);
             ctx.queue.submit([encoder.finish()]);
             progress.step("Richardson-Lucy", (iteration + 1) as f32 / iterations as f32)?;
@@ -379,6 +527,6 @@ impl GpuDeconvolver {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_crop(&mut encoder, &estimate, 1.0);
         ctx.queue.submit([encoder.finish()]);
-        self.read_result()
+        self.read()
     }
 }

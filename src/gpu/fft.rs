@@ -4,8 +4,8 @@
 //! parts: every filter the engine applies comes from a real kernel, so it
 //! acts on both halves of a packed pair independently.
 
-use super::buffers;
 use super::GpuContext;
+use super::buffers;
 use crate::error::{Error, Result};
 
 /// Uniforms of `fft_pass.wgsl` (keep in sync with its `Params`).
@@ -31,7 +31,7 @@ pub fn fft_factors(n: usize) -> Option<Vec<u32>> {
     let mut rest = n;
     let mut factors = Vec::new();
     for radix in [4, 2, 3, 5, 7] {
-        while rest % radix == 0 && rest > 1 {
+        while rest.is_multiple_of(radix) && rest > 1 {
             factors.push(radix as u32);
             rest /= radix;
         }
@@ -48,7 +48,8 @@ struct AxisPlan {
 
 impl AxisPlan {
     fn new(ctx: &GpuContext, n: usize) -> Result<Self> {
-        let factors = fft_factors(n).ok_or_else(|| Error::Other(format!("GPU FFT: length {n} has a prime factor above 7")))?;
+        let factors =
+            fft_factors(n).ok_or_else(|| Error::Other(format!("GPU FFT: length {n} has a prime factor above 7")))?;
         // exp(-2 pi i m / n) in f64, rounded once to f32.
         let table: Vec<[f32; 2]> = (0..n)
             .map(|m| {
@@ -100,7 +101,18 @@ impl GpuFft2d {
         let bytes = (image as usize * stack * 8) as u64;
         let stack = stack as u32;
         // Rows: contiguous, one transform per row of every image.
-        let in_scratch = self.record_axis(ctx, encoder, &self.rows, [data, scratch], inverse, 1, w, h * stack, h * stack, 0);
+        let in_scratch = self.record_axis(
+            ctx,
+            encoder,
+            &self.rows,
+            [data, scratch],
+            inverse,
+            1,
+            w,
+            h * stack,
+            h * stack,
+            0,
+        );
         let (a, b) = if in_scratch { (scratch, data) } else { (data, scratch) };
         // Columns: stride w, `w` transforms per image, images `image` apart.
         let back = self.record_axis(ctx, encoder, &self.columns, [a, b], inverse, w, 1, w * stack, w, image);
@@ -161,7 +173,13 @@ impl GpuFft2d {
 
 /// Transforms `stack` complex `height x width` images on the device and reads
 /// them back (for tests and benchmarks; the pipelines keep data on the device).
-pub fn transform(ctx: &GpuContext, height: usize, width: usize, data: &[[f32; 2]], inverse: bool) -> Result<Vec<[f32; 2]>> {
+pub fn transform(
+    ctx: &GpuContext,
+    height: usize,
+    width: usize,
+    data: &[[f32; 2]],
+    inverse: bool,
+) -> Result<Vec<[f32; 2]>> {
     let stack = data.len() / (height * width);
     let fft = GpuFft2d::new(ctx, height, width)?;
     let buffer = buffers::storage_with(ctx, "fft data", data)?;

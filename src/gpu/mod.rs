@@ -7,7 +7,7 @@ mod deconv;
 mod fft;
 pub mod shaders;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub use deconv::GpuDeconvolver;
 pub use fft::{GpuFft2d, fft_factors, transform};
@@ -22,6 +22,10 @@ pub struct GpuContext {
     pipelines: shaders::Pipelines,
     /// Largest storage buffer binding, in bytes.
     pub max_binding_bytes: u64,
+    /// The first error the device reported (validation, out of memory,
+    /// device lost): wgpu reports them asynchronously; `check` turns them
+    /// into an `Err` instead of a panic.
+    errors: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -58,7 +62,18 @@ impl GpuContext {
 
     /// Builds the engine on an existing device (the editor's).
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, adapter: wgpu::AdapterInfo) -> Self {
-        let max_binding_bytes = device.limits().max_storage_buffer_binding_size as u64;
+        let max_binding_bytes = device.limits().max_storage_buffer_binding_size;
+        let errors: Arc<Mutex<Option<String>>> = Arc::default();
+        let record = |errors: &Arc<Mutex<Option<String>>>, message: String| {
+            let mut slot = errors.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(message);
+        };
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| record(&sink, e.to_string())));
+        let sink = errors.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            record(&sink, format!("device lost ({reason:?}): {message}"))
+        });
         let pipelines = shaders::Pipelines::new(&device);
         GpuContext {
             device,
@@ -66,6 +81,19 @@ impl GpuContext {
             adapter,
             pipelines,
             max_binding_bytes,
+            errors,
+        }
+    }
+
+    /// `Err` with the first error the device reported since the last check.
+    pub fn check(&self) -> Result<()> {
+        let taken = self.errors.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match taken {
+            Some(message) => {
+                let line: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                Err(Error::Other(format!("GPU: {}", line.join(" "))))
+            }
+            None => Ok(()),
         }
     }
 
@@ -90,7 +118,7 @@ impl GpuContext {
                 submission_index: None,
                 timeout: None,
             })
-            .map(|_| ())
-            .map_err(|e| Error::Other(format!("GPU: {e}")))
+            .map_err(|e| Error::Other(format!("GPU: {e}")))?;
+        self.check()
     }
 }

@@ -9,10 +9,15 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("spectral.wgsl", include_str!("../../shaders/spectral.wgsl")),
     ("tv.wgsl", include_str!("../../shaders/tv.wgsl")),
     ("rl.wgsl", include_str!("../../shaders/rl.wgsl")),
+    ("display.wgsl", include_str!("../../shaders/display.wgsl")),
 ];
 
 fn source(name: &str) -> &'static str {
-    SOURCES.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).unwrap_or_default()
+    SOURCES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .unwrap_or_default()
 }
 
 /// The compute pipelines of the engine.
@@ -27,6 +32,7 @@ pub struct Pipelines {
     pub tv_shrink: wgpu::ComputePipeline,
     pub rl_ratio: wgpu::ComputePipeline,
     pub rl_update: wgpu::ComputePipeline,
+    pub display: wgpu::ComputePipeline,
 }
 
 impl Pipelines {
@@ -56,6 +62,7 @@ impl Pipelines {
             tv_shrink: build("tv.wgsl", "shrink"),
             rl_ratio: build("rl.wgsl", "ratio"),
             rl_update: build("rl.wgsl", "update"),
+            display: build("display.wgsl", "main"),
         }
     }
 }
