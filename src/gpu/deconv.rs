@@ -220,6 +220,24 @@ impl GpuDeconvolver {
         Ok(deconvolver)
     }
 
+    /// One forward and one inverse 2D FFT of the packed image (benchmarks).
+    pub fn fft_round_trip(&self) -> Result<()> {
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(
+            &self.observed,
+            0,
+            &self.work,
+            0,
+            (self.pairs * self.pixels() * 8) as u64,
+        );
+        self.fft
+            .record(&self.ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
+        self.fft
+            .record(&self.ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.check()
+    }
+
     fn pixels(&self) -> usize {
         self.layout.height * self.layout.width
     }

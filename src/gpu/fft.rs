@@ -5,6 +5,8 @@
 //! acts on both halves of a packed pair independently.
 
 use super::GpuContext;
+use std::sync::Arc;
+
 use super::buffers;
 use crate::error::{Error, Result};
 
@@ -39,15 +41,16 @@ pub fn fft_factors(n: usize) -> Option<Vec<u32>> {
     (rest == 1).then_some(factors)
 }
 
-/// One axis: its length, its passes and its twiddle table.
-struct AxisPlan {
+/// One axis: its length, its passes and its twiddle table. Cached per
+/// length in the context (`GpuContext::axis_plan`).
+pub struct AxisPlan {
     n: usize,
     factors: Vec<u32>,
     twiddles: wgpu::Buffer,
 }
 
 impl AxisPlan {
-    fn new(ctx: &GpuContext, n: usize) -> Result<Self> {
+    pub(super) fn new(ctx: &GpuContext, n: usize) -> Result<Self> {
         let factors =
             fft_factors(n).ok_or_else(|| Error::Other(format!("GPU FFT: length {n} has a prime factor above 7")))?;
         // exp(-2 pi i m / n) in f64, rounded once to f32.
@@ -71,8 +74,8 @@ impl AxisPlan {
 pub struct GpuFft2d {
     pub height: usize,
     pub width: usize,
-    rows: AxisPlan,
-    columns: AxisPlan,
+    rows: Arc<AxisPlan>,
+    columns: Arc<AxisPlan>,
 }
 
 impl GpuFft2d {
@@ -80,8 +83,8 @@ impl GpuFft2d {
         Ok(GpuFft2d {
             height,
             width,
-            rows: AxisPlan::new(ctx, width)?,
-            columns: AxisPlan::new(ctx, height)?,
+            rows: ctx.axis_plan(width)?,
+            columns: ctx.axis_plan(height)?,
         })
     }
 

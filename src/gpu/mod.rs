@@ -7,6 +7,7 @@ mod deconv;
 mod fft;
 pub mod shaders;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use deconv::GpuDeconvolver;
@@ -26,6 +27,13 @@ pub struct GpuContext {
     /// device lost): wgpu reports them asynchronously; `check` turns them
     /// into an `Err` instead of a panic.
     errors: Arc<Mutex<Option<String>>>,
+    /// FFT plans (twiddle tables) by length, built once.
+    axis_plans: Mutex<HashMap<usize, Arc<fft::AxisPlan>>>,
+}
+
+/// Features that let the benchmark time work on the GPU itself.
+pub fn timestamp_features() -> wgpu::Features {
+    wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
 }
 
 impl GpuContext {
@@ -49,7 +57,8 @@ impl GpuContext {
         }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("unblur engine"),
-            required_features: wgpu::Features::empty(),
+            // Timestamps for `unblur bench`, where the adapter has them.
+            required_features: adapter.features() & timestamp_features(),
             // The adapter's own limits: the defaults cap buffers far below what images need.
             required_limits: limits,
             experimental_features: wgpu::ExperimentalFeatures::default(),
@@ -82,7 +91,19 @@ impl GpuContext {
             pipelines,
             max_binding_bytes,
             errors,
+            axis_plans: Mutex::default(),
         }
+    }
+
+    /// The FFT plan for length `n`, built on first use.
+    fn axis_plan(&self, n: usize) -> Result<Arc<fft::AxisPlan>> {
+        let mut plans = self.axis_plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(plan) = plans.get(&n) {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(fft::AxisPlan::new(self, n)?);
+        plans.insert(n, plan.clone());
+        Ok(plan)
     }
 
     /// `Err` with the first error the device reported since the last check.
@@ -95,6 +116,44 @@ impl GpuContext {
             }
             None => Ok(()),
         }
+    }
+
+    /// Measures `work` on the GPU: with timestamp queries where the device
+    /// has them, else wall clock until the queue is idle. Seconds.
+    pub fn time(&self, work: impl FnOnce() -> Result<()>) -> Result<f64> {
+        if !self.device.features().contains(timestamp_features()) {
+            self.wait_idle()?;
+            let start = std::time::Instant::now();
+            work()?;
+            self.wait_idle()?;
+            return Ok(start.elapsed().as_secs_f64());
+        }
+        let queries = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("bench"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolved = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let stamp = |index: u32| {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            encoder.write_timestamp(&queries, index);
+            if index == 1 {
+                encoder.resolve_query_set(&queries, 0..2, &resolved, 0);
+            }
+            self.queue.submit([encoder.finish()]);
+        };
+        self.wait_idle()?;
+        stamp(0);
+        work()?;
+        stamp(1);
+        let ticks: Vec<u64> = buffers::read_back(self, &resolved, 2)?;
+        let nanos = ticks[1].saturating_sub(ticks[0]) as f64 * self.queue.get_timestamp_period() as f64;
+        Ok(nanos * 1e-9)
     }
 
     /// True for a CPU-emulated adapter (lavapipe, llvmpipe, WARP): slower
