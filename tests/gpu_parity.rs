@@ -73,8 +73,10 @@ fn relative_l2(a: &[f64], b: &[f64]) -> f64 {
 #[test]
 fn wgsl_fft_matches_a_double_precision_fft() {
     let Some(ctx) = context() else { return };
-    // (height, width): sizes with factors 2, 3, 5 and 7, two images stacked.
-    for (h, w) in [
+    // (height, width): sizes with factors 2, 3, 5 and 7, two images stacked;
+    // lengths above 2048 take the global-memory passes, the others the
+    // workgroup-memory kernel.
+    let sizes = [
         (64, 64),
         (100, 100),
         (90, 120),
@@ -82,7 +84,10 @@ fn wgsl_fft_matches_a_double_precision_fft() {
         (625, 625),
         (750, 1000),
         (49, 56),
-    ] {
+        (6, 2187),
+        (2400, 4),
+    ];
+    for (h, w) in sizes {
         let stack = 2;
         let values = seeded(2 * h * w * stack, (h * 1000 + w) as u64);
         let input: Vec<[f32; 2]> = values.chunks(2).map(|c| [c[0] as f32, c[1] as f32]).collect();

@@ -27,6 +27,27 @@ struct FftPassParams {
     _pad: [u32; 2],
 }
 
+/// Uniforms of `fft_shared.wgsl` (keep in sync with its `Params`).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct FftSharedParams {
+    n: u32,
+    passes: u32,
+    stride: u32,
+    batch_stride: u32,
+    batches_per_group: u32,
+    group_stride: u32,
+    inverse: u32,
+    groups_per_row: u32,
+    radices: [u32; 12],
+}
+
+/// Longest transform done in workgroup memory (`fft_shared.wgsl`'s MAX_N:
+/// 16 KiB, WebGPU's guaranteed workgroup storage).
+pub const SHARED_MAX_N: usize = 2048;
+/// Most workgroups along one dispatch dimension.
+const MAX_GROUPS_X: u32 = 65_535;
+
 /// The radices of the passes for length `n` (4s first, then 2, 3, 5, 7), or
 /// `None` when `n` has another prime factor.
 pub fn fft_factors(n: usize) -> Option<Vec<u32>> {
@@ -140,6 +161,34 @@ impl GpuFft2d {
         batches_per_group: u32,
         group_stride: u32,
     ) -> bool {
+        if plan.n <= SHARED_MAX_N {
+            let mut radices = [0u32; 12];
+            radices[..plan.factors.len()].copy_from_slice(&plan.factors);
+            let groups_per_row = batches.min(MAX_GROUPS_X);
+            let params = buffers::uniform(
+                ctx,
+                &FftSharedParams {
+                    n: plan.n as u32,
+                    passes: plan.factors.len() as u32,
+                    stride,
+                    batch_stride,
+                    batches_per_group,
+                    group_stride,
+                    inverse: inverse as u32,
+                    groups_per_row,
+                    radices,
+                },
+            );
+            let group = buffers::bind(ctx, &ctx.pipelines.fft_shared, &[&params, buffers[0], &plan.twiddles]);
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("fft shared"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&ctx.pipelines.fft_shared);
+            pass.set_bind_group(0, &group, &[]);
+            pass.dispatch_workgroups(groups_per_row, batches.div_ceil(groups_per_row), 1);
+            return false;
+        }
         let mut ns = 1u32;
         let mut current = 0;
         for &radix in &plan.factors {

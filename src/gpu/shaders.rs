@@ -4,6 +4,7 @@
 /// Every shader: (file name, source). `cargo test` validates each with naga.
 pub const SOURCES: &[(&str, &str)] = &[
     ("fft_pass.wgsl", include_str!("../../shaders/fft_pass.wgsl")),
+    ("fft_shared.wgsl", include_str!("../../shaders/fft_shared.wgsl")),
     ("pad_pack.wgsl", include_str!("../../shaders/pad_pack.wgsl")),
     ("crop_unpack.wgsl", include_str!("../../shaders/crop_unpack.wgsl")),
     ("spectral.wgsl", include_str!("../../shaders/spectral.wgsl")),
@@ -23,6 +24,7 @@ fn source(name: &str) -> &'static str {
 /// The compute pipelines of the engine.
 pub struct Pipelines {
     pub fft_pass: wgpu::ComputePipeline,
+    pub fft_shared: wgpu::ComputePipeline,
     pub pad_pack: wgpu::ComputePipeline,
     pub crop_unpack: wgpu::ComputePipeline,
     pub spectral_filter: wgpu::ComputePipeline,
@@ -53,6 +55,7 @@ impl Pipelines {
         };
         Pipelines {
             fft_pass: build("fft_pass.wgsl", "main"),
+            fft_shared: build("fft_shared.wgsl", "main"),
             pad_pack: build("pad_pack.wgsl", "main"),
             crop_unpack: build("crop_unpack.wgsl", "main"),
             spectral_filter: build("spectral.wgsl", "apply_filter"),
