@@ -32,10 +32,6 @@ struct Params {
 // twiddles[m] = exp(-2 pi i m / n), computed in f64 on the host.
 @group(0) @binding(3) var<storage, read> twiddles: array<vec2<f32>>;
 
-fn complex_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 fn twiddle(index: u32) -> vec2<f32> {
     let w = twiddles[index % params.n];
     return select(w, vec2<f32>(w.x, -w.y), params.inverse == 1u);

@@ -31,10 +31,6 @@ const MAX_BUTTERFLIES: u32 = 4u;
 
 var<workgroup> line: array<vec2<f32>, MAX_N>;
 
-fn complex_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 fn twiddle(index: u32) -> vec2<f32> {
     let w = twiddles[index % params.n];
     return select(w, vec2<f32>(w.x, -w.y), params.inverse == 1u);

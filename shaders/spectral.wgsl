@@ -25,10 +25,6 @@ struct Params {
 
 const TAU: f32 = 6.283185307179586;
 
-fn complex_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 // |D_x|^2 + |D_y|^2 at frequency index i of one spectrum.
 fn gradient_energy(i: u32) -> f32 {
     let kx = f32(i % params.width);

@@ -27,10 +27,6 @@ struct Params {
 
 const TAU: f32 = 6.283185307179586;
 
-fn complex_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
-}
-
 fn linear_index(id: vec3<u32>) -> u32 {
     return id.y * params.threads_per_row + id.x;
 }

@@ -482,6 +482,17 @@ impl GpuDeconvolver {
         self.read()
     }
 
+    /// Records `work = IFFT(H FFT(work))` (H or its conjugate, as `multiply`
+    /// is bound), unnormalized.
+    fn record_convolution(&self, encoder: &mut wgpu::CommandEncoder, multiply: &wgpu::BindGroup, count: u32) {
+        let ctx = &self.ctx;
+        self.fft
+            .record(ctx, encoder, &self.work, &self.scratch, self.pairs, false);
+        buffers::dispatch(encoder, &ctx.pipelines.spectral_multiply, multiply, count);
+        self.fft
+            .record(ctx, encoder, &self.work, &self.scratch, self.pairs, true);
+    }
+
     /// Richardson–Lucy (the CPU twin's iteration).
     pub fn richardson_lucy(&self, iterations: usize, progress: &dyn Progress) -> Result<Image> {
         let ctx = &self.ctx;
@@ -527,17 +538,10 @@ impl GpuDeconvolver {
         for iteration in 0..iterations {
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
             encoder.copy_buffer_to_buffer(&estimate, 0, &self.work, 0, (count as u64) * 8);
-            self.fft
-                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
-            buffers::dispatch(&mut encoder, &ctx.pipelines.spectral_multiply, &multiply_forward, count);
-            self.fft
-                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+            // h * f, then g / (h * f), then h~ * ratio, then the update.
+            self.record_convolution(&mut encoder, &multiply_forward, count);
             buffers::dispatch(&mut encoder, &ctx.pipelines.rl_ratio, &ratio, count);
-            self.fft
-                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, false);
-            buffers::dispatch(&mut encoder, &ctx.pipelines.spectral_multiply, &multiply_adjoint, count);
-            self.fft
-                .record(ctx, &mut encoder, &self.work, &self.scratch, self.pairs, true);
+            self.record_convolution(&mut encoder, &multiply_adjoint, count);
             buffers::dispatch(&mut encoder, &ctx.pipelines.rl_update, &update, count);
             ctx.queue.submit([encoder.finish()]);
             progress.step("Richardson-Lucy", (iteration + 1) as f32 / iterations as f32)?;

@@ -1,14 +1,24 @@
 //! The WGSL sources (one file per kernel in `shaders/`) and their pipelines,
 //! built once per device.
 
-/// Every shader: (file name, source). `cargo test` validates each with naga.
+/// A shader with the shared snippets of `shaders/common/` it uses in front.
+macro_rules! with_complex {
+    ($file:literal) => {
+        concat!(
+            include_str!("../../shaders/common/complex.wgsl"),
+            include_str!(concat!("../../shaders/", $file))
+        )
+    };
+}
+
+/// Every shader: (file name, full source). `cargo test` validates each with naga.
 pub const SOURCES: &[(&str, &str)] = &[
-    ("fft_pass.wgsl", include_str!("../../shaders/fft_pass.wgsl")),
-    ("fft_shared.wgsl", include_str!("../../shaders/fft_shared.wgsl")),
+    ("fft_pass.wgsl", with_complex!("fft_pass.wgsl")),
+    ("fft_shared.wgsl", with_complex!("fft_shared.wgsl")),
     ("pad_pack.wgsl", include_str!("../../shaders/pad_pack.wgsl")),
     ("crop_unpack.wgsl", include_str!("../../shaders/crop_unpack.wgsl")),
-    ("spectral.wgsl", include_str!("../../shaders/spectral.wgsl")),
-    ("tv.wgsl", include_str!("../../shaders/tv.wgsl")),
+    ("spectral.wgsl", with_complex!("spectral.wgsl")),
+    ("tv.wgsl", with_complex!("tv.wgsl")),
     ("rl.wgsl", include_str!("../../shaders/rl.wgsl")),
     ("display.wgsl", include_str!("../../shaders/display.wgsl")),
 ];
