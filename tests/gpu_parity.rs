@@ -314,3 +314,23 @@ fn display_writes_the_srgb_encoded_result() {
     // One 8-bit level, plus rounding.
     assert!(worst <= 1.0 / 255.0 + 1e-4, "{worst}");
 }
+
+#[test]
+fn jobs_the_gpu_cannot_take_fail_clearly_or_fall_back() {
+    use unblur::deconv::{Method, Settings};
+    use unblur::engine::{self, Backend, Used};
+    let Some(_ctx) = context() else { return };
+    // 97 is prime: the GPU FFT cannot take a periodic 97x97 image.
+    let image = crop_case("camera__disk_r6__clean", 0, 0, 97, 97);
+    let kernel = "disk:r=2".parse::<PsfSpec>().unwrap().kernel().unwrap();
+    let settings = Settings {
+        method: Method::Wiener,
+        boundary: Boundary::Periodic,
+        ..Settings::default()
+    };
+    let error = engine::deconvolve(&image, &kernel, &settings, Backend::Gpu, &Silent).unwrap_err();
+    assert!(error.to_string().contains("factors 2, 3, 5 and 7"), "{error}");
+    let (result, _, used) = engine::deconvolve(&image, &kernel, &settings, Backend::Auto, &Silent).unwrap();
+    assert!(matches!(used, Used::CpuFallback(_)), "{used}");
+    assert_eq!((result.width, result.height), (97, 97));
+}
