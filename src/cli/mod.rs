@@ -19,7 +19,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// An image to open (the editor); without one, runs on the built-in sample.
+    /// An image to open in the editor (not part of this build yet); without
+    /// one, deblurs the built-in sample with every method.
     image: Option<std::path::PathBuf>,
 }
 

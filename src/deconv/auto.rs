@@ -39,6 +39,8 @@ struct Sample {
     radius: f64,
     /// |P|^2 of the 5-point Laplacian (Tikhonov's regularizer).
     laplacian_sq: f64,
+    /// The fitted model's signal power here (set once the law is fitted).
+    signal: f64,
 }
 
 /// The noise and a power law `S(f) = scale * |f|^-exponent` for the sharp
@@ -48,8 +50,6 @@ pub struct SpectrumModel {
     samples: Vec<Sample>,
     /// Standard deviation of the (white) noise per pixel.
     pub noise_sigma: f64,
-    scale: f64,
-    exponent: f64,
 }
 
 impl SpectrumModel {
@@ -61,17 +61,16 @@ impl SpectrumModel {
         otf: &[Complex32],
         wavelet_noise: impl FnOnce() -> f64,
     ) -> Self {
-        let samples = observe(fft, spectra, otf);
+        let mut samples = observe(fft, spectra, otf);
         let noise_sigma = spectral_noise_variance(&samples)
             .map_or_else(wavelet_noise, f64::sqrt)
             .max(MIN_NOISE_SIGMA);
         let (scale, exponent) = fit_power_law(&samples, noise_sigma * noise_sigma);
-        SpectrumModel {
-            samples,
-            noise_sigma,
-            scale,
-            exponent,
+        // Evaluated once here: the weight search reads it tens of times.
+        for s in &mut samples {
+            s.signal = scale * s.radius.powf(-exponent);
         }
+        SpectrumModel { samples, noise_sigma }
     }
 
     /// Wiener's K minimizing the expected error.
@@ -97,7 +96,7 @@ impl SpectrumModel {
                 chunk
                     .iter()
                     .map(|s| {
-                        let signal = self.scale * s.radius.powf(-self.exponent);
+                        let signal = s.signal;
                         let reg = weight * shape(s);
                         let denominator = s.gain + reg;
                         if denominator <= 0.0 {
@@ -158,6 +157,7 @@ fn observe(fft: &Fft2d, spectra: &[Vec<Complex32>], otf: &[Complex32]) -> Vec<Sa
                     power,
                     radius,
                     laplacian_sq: laplacian * laplacian,
+                    signal: 0.0,
                 }
             })
         })
@@ -241,6 +241,7 @@ mod tests {
                     power: 1e-3 * radius.powf(-2.5),
                     radius,
                     laplacian_sq: 0.0,
+                    signal: 0.0,
                 }
             })
             .collect();
