@@ -87,3 +87,49 @@ fn results_are_deterministic() {
         assert_eq!(a, b, "{method}");
     }
 }
+
+/// Progress that records the last fraction and cancels after `limit` steps.
+struct CancelAfter {
+    limit: usize,
+    steps: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<f32>,
+}
+
+impl unblur::jobs::Progress for CancelAfter {
+    fn report(&self, _stage: &str, fraction: f32) {
+        self.steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self.last.lock().unwrap() = fraction;
+    }
+    fn is_cancelled(&self) -> bool {
+        self.steps.load(std::sync::atomic::Ordering::Relaxed) >= self.limit
+    }
+}
+
+#[test]
+fn iterative_methods_report_progress_and_stop_when_cancelled() {
+    let case = &common::cases()[0];
+    let decoded = unblur::imaging::load(&case.blurred, &Default::default()).unwrap();
+    let kernel = unblur::psf::Kernel::from_file(&case.folder.join("kernel.png")).unwrap();
+    for method in [Method::TotalVariation, Method::RichardsonLucy] {
+        let settings = Settings {
+            method,
+            iterations: Some(50),
+            ..Settings::default()
+        };
+        let finishes = CancelAfter {
+            limit: usize::MAX,
+            steps: Default::default(),
+            last: Default::default(),
+        };
+        unblur::deconv::deconvolve(&decoded.image, &kernel, &settings, &finishes).unwrap();
+        assert_eq!(*finishes.last.lock().unwrap(), 1.0, "{method} ends at 100%");
+        let cancelled = CancelAfter {
+            limit: 5,
+            steps: Default::default(),
+            last: Default::default(),
+        };
+        let outcome = unblur::deconv::deconvolve(&decoded.image, &kernel, &settings, &cancelled);
+        assert!(matches!(outcome, Err(unblur::Error::Cancelled)), "{method}");
+        assert!(*cancelled.last.lock().unwrap() < 0.2, "{method} stopped early");
+    }
+}
