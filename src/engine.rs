@@ -51,6 +51,8 @@ pub fn deconvolve(
     backend: Backend,
     progress: &dyn Progress,
 ) -> Result<(Image, Applied, Used)> {
+    // Bad input fails before any GPU is touched.
+    deconv::validate(image, kernel, settings)?;
     if backend == Backend::Cpu {
         let (result, applied) = deconv::deconvolve(image, kernel, settings, progress)?;
         return Ok((result, applied, Used::Cpu));

@@ -126,6 +126,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         return Err(Failure::usage("--max-megapixels must be a positive number"));
     }
     refuse_overwriting_inputs(&args.output, &[&args.input])?;
+    imaging::check_output_path(&args.output)?;
     let spec: PsfSpec = args
         .psf
         .parse()

@@ -31,10 +31,7 @@ impl Default for EncodeOptions {
 /// Writes a linear-light `image` to `path`; the format follows the extension
 /// (.png, .jpg/.jpeg, .tif/.tiff). The write is atomic.
 pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
-    let format = ImageFormat::from_path(path)
-        .ok()
-        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff))
-        .ok_or_else(|| Error::bad_file(path, "unsupported output type: use .png, .jpg or .tif"))?;
+    let format = check_output_path(path)?;
     let mut encoded = image.clone();
     if options.space == LightSpace::Srgb {
         encoded.planes.iter_mut().for_each(|p| light::encode_plane(p));
@@ -65,12 +62,18 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
     })
 }
 
-/// Writes through a temporary file in the destination's folder, renamed over
-/// the destination only when `write` succeeded: never a truncated file.
-pub fn save_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::result::Result<(), String>,
-) -> Result<()> {
+/// Checks, before any work, that `path` can take an image: a known type and
+/// an existing folder. Returns the format its extension names.
+pub fn check_output_path(path: &Path) -> Result<ImageFormat> {
+    let format = ImageFormat::from_path(path)
+        .ok()
+        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Tiff))
+        .ok_or_else(|| Error::bad_file(path, "unsupported output type: use .png, .jpg or .tif"))?;
+    output_folder(path)?;
+    Ok(format)
+}
+
+fn output_folder(path: &Path) -> Result<&Path> {
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -78,6 +81,16 @@ pub fn save_atomically(
     if !folder.is_dir() {
         return Err(Error::bad_file(path, "output folder does not exist"));
     }
+    Ok(folder)
+}
+
+/// Writes through a temporary file in the destination's folder, renamed over
+/// the destination only when `write` succeeded: never a truncated file.
+pub fn save_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let folder = output_folder(path)?;
     let mut temp = tempfile::Builder::new()
         .prefix(".unblur-")
         .suffix(".partial")

@@ -6,7 +6,7 @@ mod encode;
 mod light;
 
 pub use decode::{DecodeOptions, Decoded, load, load_stored};
-pub use encode::{EncodeOptions, save, save_atomically};
+pub use encode::{EncodeOptions, check_output_path, save, save_atomically};
 pub use light::{linear_to_srgb, srgb_to_linear};
 
 /// Default decode limit: images above this many megapixels are refused.
