@@ -155,13 +155,8 @@ fn run_whole(
     let mut gpu = GpuDeconvolver::new(ctx.clone(), image, boundary, kernel.height, kernel.width)?;
     gpu.set_psf(kernel)?;
     let value = resolved.parameter.unwrap_or_default() as f32;
-    let steps = resolved.iterations.unwrap_or(1);
-    match method {
-        Method::Wiener => gpu.wiener(value),
-        Method::Tikhonov => gpu.tikhonov(value),
-        Method::TotalVariation => gpu.total_variation(value, steps, progress),
-        Method::RichardsonLucy => gpu.richardson_lucy(steps, progress),
-    }
+    gpu.set_params(method, value, resolved.iterations.unwrap_or(1), progress)?;
+    gpu.read()
 }
 
 /// Context kept around each tile, beyond the kernel's own reach: the

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::GpuContext;
 use super::buffers::{self, grid};
 use super::fft::GpuFft2d;
-use crate::deconv::{Boundary, Layout, tv_penalty};
+use crate::deconv::{Boundary, Layout, Method, tv_penalty};
 use crate::error::{Error, Result};
 use crate::imaging::Image;
 use crate::jobs::Progress;
@@ -418,8 +418,33 @@ impl GpuDeconvolver {
         })
     }
 
-    /// Total variation by ADMM (the CPU twin's algorithm and penalty schedule).
+    /// The interactive update: computes `method` with its `parameter` (K,
+    /// or lambda; unused by Richardson–Lucy) and `iterations` into the result
+    /// on the device. Show it with `display`, export it with `read`.
+    pub fn set_params(&self, method: Method, parameter: f32, iterations: usize, progress: &dyn Progress) -> Result<()> {
+        match method {
+            Method::Wiener => self.apply_wiener(parameter),
+            Method::Tikhonov => self.apply_tikhonov(parameter),
+            Method::TotalVariation => self.apply_total_variation(parameter, iterations, progress),
+            Method::RichardsonLucy => self.apply_richardson_lucy(iterations, progress),
+        }
+    }
+
+    /// Total variation, read back.
     pub fn total_variation(&self, lambda: f32, iterations: usize, progress: &dyn Progress) -> Result<Image> {
+        self.apply_total_variation(lambda, iterations, progress)?;
+        self.read()
+    }
+
+    /// Richardson–Lucy, read back.
+    pub fn richardson_lucy(&self, iterations: usize, progress: &dyn Progress) -> Result<Image> {
+        self.apply_richardson_lucy(iterations, progress)?;
+        self.read()
+    }
+
+    /// Total variation by ADMM (the CPU twin's algorithm and penalty
+    /// schedule) into the result on the device.
+    pub fn apply_total_variation(&self, lambda: f32, iterations: usize, progress: &dyn Progress) -> Result<()> {
         let ctx = &self.ctx;
         let n = self.pixels();
         let vec4_bytes = (self.pairs * n * 16) as u64;
@@ -479,7 +504,7 @@ impl GpuDeconvolver {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_crop(&mut encoder, &self.work, 1.0);
         ctx.queue.submit([encoder.finish()]);
-        self.read()
+        ctx.check()
     }
 
     /// Records `work = IFFT(H FFT(work))` (H or its conjugate, as `multiply`
@@ -493,8 +518,8 @@ impl GpuDeconvolver {
             .record(ctx, encoder, &self.work, &self.scratch, self.pairs, true);
     }
 
-    /// Richardson–Lucy (the CPU twin's iteration).
-    pub fn richardson_lucy(&self, iterations: usize, progress: &dyn Progress) -> Result<Image> {
+    /// Richardson–Lucy (the CPU twin's iteration) into the result on the device.
+    pub fn apply_richardson_lucy(&self, iterations: usize, progress: &dyn Progress) -> Result<()> {
         let ctx = &self.ctx;
         let n = self.pixels();
         let count = (self.pairs * n) as u32;
@@ -549,6 +574,6 @@ impl GpuDeconvolver {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.record_crop(&mut encoder, &estimate, 1.0);
         ctx.queue.submit([encoder.finish()]);
-        self.read()
+        ctx.check()
     }
 }
