@@ -2,7 +2,7 @@
 //! spectra), and the one-pass spectral methods: Wiener and Tikhonov, with
 //! their parameter chosen by generalized cross-validation when not given.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
@@ -22,6 +22,9 @@ pub struct Prepared {
     pub planes: Vec<Vec<f32>>,
     pub spectra: Vec<Vec<Complex32>>,
     alpha: Option<Vec<f32>>,
+    /// |D_x|^2 + |D_y|^2 per frequency, built on Tikhonov's first use so a
+    /// slider drag does not recompute it.
+    gradient_energy: OnceLock<Vec<f32>>,
 }
 
 impl Prepared {
@@ -38,6 +41,7 @@ impl Prepared {
             planes,
             spectra,
             alpha: image.alpha.clone(),
+            gradient_energy: OnceLock::new(),
         }
     }
 
@@ -94,7 +98,9 @@ impl Prepared {
 
     /// Tikhonov with a Laplacian regularizer: `F = conj(H) G / (|H|^2 + lambda |P|^2)`.
     pub fn tikhonov(&self, otf: &[Complex32], lambda: f32) -> Image {
-        let laplacian = operators::gradient_energy(&self.fft);
+        let laplacian = self
+            .gradient_energy
+            .get_or_init(|| operators::gradient_energy(&self.fft));
         self.filter(otf, |i| lambda * laplacian[i] * laplacian[i])
     }
 
