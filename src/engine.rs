@@ -107,7 +107,10 @@ pub fn on_gpu(
     progress.step("preparing", 0.0)?;
     // The CPU analysis chooses the automatic parameters (one FFT per channel).
     let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
-    let model = prepared.analyze(&prepared.otf(kernel));
+    let mut model = prepared.analyze(&prepared.otf(kernel));
+    if let Some(floor) = settings.noise_floor {
+        model.raise_noise(floor);
+    }
     let resolved = deconv::resolve_parameters(settings, &model);
     let layout = prepared.layout;
     drop(prepared);

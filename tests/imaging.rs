@@ -172,3 +172,31 @@ fn space_choice_overrides_the_rule() {
     let v = linear.image.planes[0][i];
     assert!((srgb.image.planes[0][i] - imaging::srgb_to_linear(v)).abs() < 1e-6);
 }
+
+#[test]
+fn noise_floor_follows_the_file_rounding_and_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = Image::from_planes(64, 64, vec![vec![0.2; 64 * 64]; 3]);
+    let save = |name: &str, depth| {
+        let path = dir.path().join(name);
+        imaging::save(
+            &path,
+            &image,
+            &EncodeOptions {
+                depth,
+                space: LightSpace::Srgb,
+                jpeg_quality: 90,
+            },
+        )
+        .unwrap();
+        imaging::noise_floor(&imaging::load(&path, &DecodeOptions::default()).unwrap())
+    };
+    let sixteen = save("a.png", BitDepth::Sixteen);
+    let png = save("b.png", BitDepth::Eight).unwrap();
+    let jpeg = save("c.jpg", BitDepth::Eight).unwrap();
+    assert_eq!(sixteen, None);
+    // Linear 0.2 is sRGB 0.48, where the curve's slope is about 0.87:
+    // step / sqrt(12) for the PNG, two steps for the JPEG.
+    assert!((png - 0.87 / 255.0 / 12f64.sqrt()).abs() < 1e-4, "{png}");
+    assert!((jpeg - 2.0 * 0.87 / 255.0).abs() < 3e-4, "{jpeg}");
+}

@@ -145,6 +145,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         lambda: args.lambda,
         iterations: args.iters,
         boundary: args.boundary.into(),
+        noise_floor: imaging::noise_floor(&decoded),
     };
     let progress = TerminalProgress::new();
     let outcome = engine::deconvolve(&decoded.image, &kernel, &settings, args.backend.into(), &progress);

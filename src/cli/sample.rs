@@ -52,6 +52,7 @@ pub fn run(image: Option<&Path>) -> Result<(), Failure> {
     for method in Method::ALL {
         let settings = Settings {
             method,
+            noise_floor: imaging::noise_floor(&decoded),
             ..Settings::default()
         };
         let (result, applied) = deconv::deconvolve(&decoded.image, &kernel, &settings, &Silent)?;

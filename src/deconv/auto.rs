@@ -73,6 +73,11 @@ impl SpectrumModel {
         SpectrumModel { samples, noise_sigma }
     }
 
+    /// Raises the noise to at least `sigma`.
+    pub fn raise_noise(&mut self, sigma: f64) {
+        self.noise_sigma = self.noise_sigma.max(sigma);
+    }
+
     /// Wiener's K minimizing the expected error.
     pub fn best_nsr(&self) -> f64 {
         self.best_weight(|_| 1.0)

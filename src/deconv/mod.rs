@@ -88,6 +88,10 @@ pub struct Settings {
     pub lambda: Option<f64>,
     pub iterations: Option<usize>,
     pub boundary: Boundary,
+    /// The least noise (standard deviation, linear light) the automatic
+    /// parameters assume, e.g. the file's quantization and compression error
+    /// (`imaging::noise_floor`).
+    pub noise_floor: Option<f64>,
 }
 
 /// What was actually used, for reports and for reproducing a result.
@@ -191,7 +195,10 @@ pub fn deconvolve(
     progress.step("preparing", 0.0)?;
     let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
     let otf = prepared.otf(kernel);
-    let model = prepared.analyze(&otf);
+    let mut model = prepared.analyze(&otf);
+    if let Some(floor) = settings.noise_floor {
+        model.raise_noise(floor);
+    }
     let Resolved { parameter, iterations } = resolve_parameters(settings, &model);
     let value = parameter.unwrap_or_default() as f32;
     let steps = iterations.unwrap_or(1);

@@ -5,7 +5,7 @@ mod decode;
 mod encode;
 mod light;
 
-pub use decode::{DecodeOptions, Decoded, load, load_stored};
+pub use decode::{DecodeOptions, Decoded, load, load_stored, noise_floor};
 pub use encode::{EncodeOptions, check_output_path, save, save_atomically};
 pub use light::{linear_to_srgb, srgb_to_linear};
 

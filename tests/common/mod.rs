@@ -69,7 +69,12 @@ pub fn as_stored(image: &Image, space: LightSpace, depth: BitDepth) -> Image {
 pub fn run_case(case: &Case, settings: &Settings) -> (Quality, Applied) {
     let decoded = imaging::load(&case.blurred, &DecodeOptions::default()).expect("decode");
     let kernel = Kernel::from_file(&case.folder.join("kernel.png")).expect("kernel");
-    let (result, applied) = deconv::deconvolve(&decoded.image, &kernel, settings, &Silent).expect("deconvolve");
+    // As the CLI does: the file's rounding and compression set a noise floor.
+    let settings = Settings {
+        noise_floor: imaging::noise_floor(&decoded),
+        ..settings.clone()
+    };
+    let (result, applied) = deconv::deconvolve(&decoded.image, &kernel, &settings, &Silent).expect("deconvolve");
     let stored = as_stored(&result, decoded.space, decoded.depth);
     let (truth, _) = imaging::load_stored(&case.folder.join("gt.png"), 1000.0).expect("gt");
     (metrics::quality(&stored, &truth).expect("comparable"), applied)
