@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::deconv::{self, Applied, Boundary, Layout, Method, Prepared, Resolved, Settings};
+use crate::deconv::{self, Applied, Boundary, Layout, Method, Plan, Resolved, Settings};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuDeconvolver, fft_factors};
 use crate::imaging::Image;
@@ -96,7 +96,6 @@ pub fn on_gpu(
     progress: &dyn Progress,
     max_binding_bytes: u64,
 ) -> Result<(Image, Applied)> {
-    deconv::validate(image, kernel, settings)?;
     let boundary = deconv::resolve_boundary(image, settings.boundary);
     if boundary == Boundary::Periodic && (fft_factors(image.height).is_none() || fft_factors(image.width).is_none()) {
         return Err(Error::Other(format!(
@@ -104,20 +103,15 @@ pub fn on_gpu(
             image.width, image.height
         )));
     }
-    progress.step("preparing", 0.0)?;
-    // The CPU analysis chooses the automatic parameters (one FFT per channel).
-    let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
-    let mut model = prepared.analyze(&prepared.otf(kernel));
-    if let Some(floor) = settings.noise_floor {
-        model.raise_noise(floor);
-    }
-    let resolved = deconv::resolve_parameters(settings, &model);
-    let layout = prepared.layout;
-    drop(prepared);
+    // The CPU plan chooses the automatic parameters (one FFT per channel).
+    let plan = Plan::new(image, kernel, settings, progress)?;
+    let (layout, resolved) = (plan.prepared.layout, &plan.resolved);
+    let applied = plan.applied(settings.method);
+    drop(plan.prepared);
     let is_tv = settings.method == Method::TotalVariation;
     let fits = GpuDeconvolver::largest_binding_bytes(&layout, image.channels(), is_tv) <= max_binding_bytes;
     let result = if fits {
-        run_whole(ctx, image, kernel, boundary, settings.method, &resolved, progress)?
+        run_whole(ctx, image, kernel, boundary, settings.method, resolved, progress)?
     } else if boundary == Boundary::Periodic {
         return Err(Error::Other(
             "image too large for this GPU with a periodic boundary".into(),
@@ -128,22 +122,13 @@ pub fn on_gpu(
             image,
             kernel,
             settings.method,
-            &resolved,
+            resolved,
             progress,
             max_binding_bytes,
         )?
     };
     progress.report("done", 1.0);
-    Ok((
-        result,
-        Applied {
-            method: settings.method,
-            parameter: resolved.parameter,
-            iterations: resolved.iterations,
-            boundary,
-            noise_sigma: model.noise_sigma,
-        },
-    ))
+    Ok((result, applied))
 }
 
 fn run_whole(

@@ -16,7 +16,7 @@ use std::str::FromStr;
 pub use auto::SpectrumModel;
 pub use boundary::{Boundary, Layout, looks_periodic};
 pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
-pub use operators::otf;
+pub use operators::{otf, place_kernel};
 pub use rl::richardson_lucy;
 pub use spectral::Prepared;
 pub use tv::{total_variation, tv_penalty};
@@ -183,6 +183,50 @@ pub fn resolve_boundary(image: &Image, boundary: Boundary) -> Boundary {
     }
 }
 
+/// A deconvolution ready to run: the image prepared on the CPU, the OTF,
+/// the spectrum model and the parameters chosen from it. The CPU path runs
+/// it; the GPU path takes its parameters, so both solve the same problem.
+pub struct Plan {
+    pub prepared: Prepared,
+    pub otf: Vec<crate::fft::Complex32>,
+    pub resolved: Resolved,
+    pub boundary: Boundary,
+    pub noise_sigma: f64,
+}
+
+impl Plan {
+    /// Validates, resolves the boundary, prepares and chooses parameters.
+    pub fn new(image: &Image, kernel: &Kernel, settings: &Settings, progress: &dyn Progress) -> Result<Self> {
+        validate(image, kernel, settings)?;
+        let boundary = resolve_boundary(image, settings.boundary);
+        progress.step("preparing", 0.0)?;
+        let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
+        let otf = prepared.otf(kernel);
+        let mut model = prepared.analyze(&otf);
+        if let Some(floor) = settings.noise_floor {
+            model.raise_noise(floor);
+        }
+        Ok(Plan {
+            resolved: resolve_parameters(settings, &model),
+            noise_sigma: model.noise_sigma,
+            prepared,
+            otf,
+            boundary,
+        })
+    }
+
+    /// What the plan runs with, for reports.
+    pub fn applied(&self, method: Method) -> Applied {
+        Applied {
+            method,
+            parameter: self.resolved.parameter,
+            iterations: self.resolved.iterations,
+            boundary: self.boundary,
+            noise_sigma: self.noise_sigma,
+        }
+    }
+}
+
 /// Deconvolves `image` (linear light) by `kernel` on the CPU.
 pub fn deconvolve(
     image: &Image,
@@ -190,35 +234,18 @@ pub fn deconvolve(
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<(Image, Applied)> {
-    validate(image, kernel, settings)?;
-    let boundary = resolve_boundary(image, settings.boundary);
-    progress.step("preparing", 0.0)?;
-    let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
-    let otf = prepared.otf(kernel);
-    let mut model = prepared.analyze(&otf);
-    if let Some(floor) = settings.noise_floor {
-        model.raise_noise(floor);
-    }
-    let Resolved { parameter, iterations } = resolve_parameters(settings, &model);
-    let value = parameter.unwrap_or_default() as f32;
-    let steps = iterations.unwrap_or(1);
+    let plan = Plan::new(image, kernel, settings, progress)?;
+    let (prepared, otf) = (&plan.prepared, &plan.otf);
+    let value = plan.resolved.parameter.unwrap_or_default() as f32;
+    let steps = plan.resolved.iterations.unwrap_or(1);
     let result = match settings.method {
-        Method::Wiener => prepared.wiener(&otf, value),
-        Method::Tikhonov => prepared.tikhonov(&otf, value),
-        Method::TotalVariation => total_variation(&prepared, &otf, value, steps, progress)?,
-        Method::RichardsonLucy => richardson_lucy(&prepared, &otf, steps, progress)?,
+        Method::Wiener => prepared.wiener(otf, value),
+        Method::Tikhonov => prepared.tikhonov(otf, value),
+        Method::TotalVariation => total_variation(prepared, otf, value, steps, progress)?,
+        Method::RichardsonLucy => richardson_lucy(prepared, otf, steps, progress)?,
     };
     progress.report("done", 1.0);
-    Ok((
-        result,
-        Applied {
-            method: settings.method,
-            parameter,
-            iterations,
-            boundary,
-            noise_sigma: model.noise_sigma,
-        },
-    ))
+    Ok((result, plan.applied(settings.method)))
 }
 
 /// TV weight from the noise level: `lambda = rate * sigma^2`.

@@ -6,24 +6,29 @@ use std::f32::consts::TAU;
 use crate::fft::{Complex32, Fft2d};
 use crate::psf::Kernel;
 
-/// The optical transfer function: the kernel placed with its centre at
-/// [0, 0] (wrapping around), transformed. Needs the kernel to fit the domain.
-pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
-    let (h, w) = (fft.height, fft.width);
+/// The kernel placed on a `height x width` periodic domain with its centre at
+/// [0, 0] (wrapping around): the image whose transform is the OTF. Needs the
+/// kernel to fit the domain.
+pub fn place_kernel(kernel: &Kernel, height: usize, width: usize) -> Vec<f32> {
     assert!(
-        kernel.height <= h && kernel.width <= w,
+        kernel.height <= height && kernel.width <= width,
         "kernel must fit the FFT domain"
     );
-    let mut placed = vec![0.0f32; h * w];
+    let mut placed = vec![0.0f32; height * width];
     let (cy, cx) = (kernel.height / 2, kernel.width / 2);
     for r in 0..kernel.height {
         for c in 0..kernel.width {
-            let y = (r + h - cy) % h;
-            let x = (c + w - cx) % w;
-            placed[y * w + x] += kernel.at(r, c);
+            let y = (r + height - cy) % height;
+            let x = (c + width - cx) % width;
+            placed[y * width + x] += kernel.at(r, c);
         }
     }
-    fft.forward(&placed)
+    placed
+}
+
+/// The optical transfer function: the placed kernel, transformed.
+pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
+    fft.forward(&place_kernel(kernel, fft.height, fft.width))
 }
 
 /// |D_x|^2 + |D_y|^2 per stored frequency, for forward differences: the

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::GpuContext;
 use super::buffers::{self, grid};
 use super::fft::GpuFft2d;
-use crate::deconv::{Boundary, Layout, Method, tv_penalty};
+use crate::deconv::{Boundary, Layout, Method, place_kernel, tv_penalty};
 use crate::error::{Error, Result};
 use crate::imaging::Image;
 use crate::jobs::Progress;
@@ -248,13 +248,7 @@ impl GpuDeconvolver {
         if kernel.height > h || kernel.width > w {
             return Err(Error::bad_parameter("PSF larger than the prepared domain"));
         }
-        let mut placed = vec![[0.0f32; 2]; h * w];
-        let (cy, cx) = (kernel.height / 2, kernel.width / 2);
-        for r in 0..kernel.height {
-            for c in 0..kernel.width {
-                placed[((r + h - cy) % h) * w + (c + w - cx) % w][0] += kernel.at(r, c);
-            }
-        }
+        let placed: Vec<[f32; 2]> = place_kernel(kernel, h, w).into_iter().map(|v| [v, 0.0]).collect();
         let otf = buffers::storage_with(&self.ctx, "otf", &placed)?;
         let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
         self.fft.record(&self.ctx, &mut encoder, &otf, &self.scratch, 1, false);
