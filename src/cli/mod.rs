@@ -3,6 +3,7 @@
 
 mod bench;
 mod deconv;
+mod editor;
 mod metrics;
 mod paths;
 mod progress;
@@ -19,9 +20,11 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// An image to open in the editor (not part of this build yet); without
-    /// one, deblurs the built-in sample with every method.
+    /// An image to open in the editor; without one, the editor restores the
+    /// last session or opens the built-in sample.
     image: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    editor: editor::Args,
 }
 
 #[derive(Subcommand, Debug)]
@@ -34,6 +37,8 @@ enum Command {
     Metrics(metrics::Args),
     /// Timings of the engine.
     Bench(bench::Args),
+    /// Deblur the built-in sample with every method, without a window.
+    Sample,
 }
 
 /// A failure with its exit code.
@@ -82,7 +87,8 @@ pub fn main() -> ExitCode {
         Some(Command::Psf(args)) => psf::run(&args),
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
-        None => sample::run(cli.image.as_deref()),
+        Some(Command::Sample) => sample::run(),
+        None => editor::run(cli.image.as_deref(), &cli.editor),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
