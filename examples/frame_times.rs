@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use unblur::app::{App, Options};
@@ -51,7 +52,9 @@ fn main() {
     let mut frames = Vec::new();
     for step in 0..60 {
         let radius = 3.0 + (step % 20) as f64 * 0.25;
-        harness.get_by_label("Radius").set_value_accesskit(radius);
+        harness
+            .get_by_role_and_label(Role::Slider, "Radius")
+            .set_value_accesskit(radius);
         let started = Instant::now();
         harness.step();
         frames.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -65,7 +68,9 @@ fn main() {
     // Latency of one preview: slider set to the result on screen.
     let mut latencies = Vec::new();
     for radius in [4.0, 5.0, 6.0, 4.5, 5.5] {
-        harness.get_by_label("Radius").set_value_accesskit(radius);
+        harness
+            .get_by_role_and_label(Role::Slider, "Radius")
+            .set_value_accesskit(radius);
         let started = Instant::now();
         settle(&mut harness);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -173,6 +173,20 @@ fn gpu_previews_match_cpu_previews() {
             "{method}: GPU preview differs from the CPU's by {relative:.2e}"
         );
     }
+    // The GPU draws its result into its own texture; on screen it must look
+    // like the CPU's uploaded one (the viewer's middle, away from text).
+    let (a, b) = (cpu.render().unwrap(), gpu.render().unwrap());
+    let (mut sum, mut count) = (0u64, 0u64);
+    for y in 200..700 {
+        for x in 350..900 {
+            let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+            sum += (0..3).map(|c| p[c].abs_diff(q[c]) as u64).sum::<u64>();
+            count += 3;
+        }
+    }
+    let mean = sum as f64 / count as f64;
+    assert!(mean < 1.0, "GPU-drawn result differs on screen by {mean:.2} levels");
+    assert!(gpu.state().gpu_note().ends_with("previews on the GPU"));
 }
 
 #[test]

@@ -8,17 +8,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::deconv::Applied;
-use crate::gpu::GpuContext;
 use crate::imaging::{BitDepth, Image, SpaceChoice};
 use crate::metrics::Quality;
-use eframe::egui::{self, TextureHandle, TextureOptions};
+use eframe::egui::{self, TextureHandle, TextureId, TextureOptions};
 use serde::{Deserialize, Serialize};
 
 use super::display;
 use super::params::Params;
-use super::render::Source;
+use super::render::{PreviewGpu, Source};
 use super::view::{Compare, View};
-use super::worker::PreviewWorker;
+use super::worker::{PreviewWorker, Shown};
 
 pub type LayerId = u64;
 
@@ -193,6 +192,9 @@ pub struct Computed {
     pub generation: u64,
     pub image: Option<Arc<Image>>,
     pub texture: Option<TextureHandle>,
+    /// The GPU's own texture, when the result was drawn there (it then
+    /// wins over `texture`).
+    pub on_screen: Option<TextureId>,
     pub applied: Option<Applied>,
     pub quality: Option<Quality>,
     pub error: Option<String>,
@@ -236,7 +238,7 @@ pub const TEXTURE_OPTIONS: TextureOptions = TextureOptions {
 };
 
 impl Document {
-    pub fn new(ctx: &egui::Context, opened: Opened, state: DocState, gpu: Option<Arc<GpuContext>>) -> Self {
+    pub fn new(ctx: &egui::Context, opened: Opened, state: DocState, gpu: Option<PreviewGpu>) -> Self {
         let title = opened
             .path
             .as_ref()
@@ -288,10 +290,18 @@ impl Document {
     /// Requests previews for results whose parameters changed and takes in
     /// the ones that are ready. Returns true while work is pending.
     pub fn sync(&mut self, ctx: &egui::Context) -> bool {
-        for layer in &self.state.layers {
+        for layer in &mut self.state.layers {
             let computed = self.computed.entry(layer.id).or_default();
             match &layer.kind {
                 LayerKind::Result(params) if computed.requested.as_ref() != Some(params) => {
+                    // A name the user has not changed follows the parameters.
+                    if computed
+                        .requested
+                        .as_ref()
+                        .is_some_and(|old| old.summary() == layer.name)
+                    {
+                        layer.name = params.summary();
+                    }
                     computed.generation += 1;
                     computed.requested = Some(params.clone());
                     self.worker
@@ -309,11 +319,17 @@ impl Document {
             }
             match reply.outcome {
                 Ok((rendered, shown)) => {
-                    match &mut computed.texture {
-                        Some(texture) if texture.size() == shown.size => texture.set(shown, TEXTURE_OPTIONS),
-                        _ => {
-                            computed.texture =
-                                Some(ctx.load_texture(format!("layer-{}", reply.layer), shown, TEXTURE_OPTIONS))
+                    match shown {
+                        Shown::OnScreen(id) => computed.on_screen = Some(id),
+                        Shown::Pixels(shown) => {
+                            computed.on_screen = None;
+                            match &mut computed.texture {
+                                Some(texture) if texture.size() == shown.size => texture.set(shown, TEXTURE_OPTIONS),
+                                _ => {
+                                    let name = format!("layer-{}", reply.layer);
+                                    computed.texture = Some(ctx.load_texture(name, shown, TEXTURE_OPTIONS));
+                                }
+                            }
                         }
                     }
                     computed.image = Some(rendered.image);
@@ -352,8 +368,9 @@ impl Document {
     }
 
     /// The texture a layer shows, if computed.
-    pub fn texture(&self, id: LayerId) -> Option<&TextureHandle> {
-        self.computed.get(&id)?.texture.as_ref()
+    pub fn texture(&self, id: LayerId) -> Option<TextureId> {
+        let computed = self.computed.get(&id)?;
+        computed.on_screen.or_else(|| computed.texture.as_ref().map(|t| t.id()))
     }
 }
 

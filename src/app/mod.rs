@@ -119,7 +119,7 @@ pub struct App {
     frame_times: Vec<f32>,
     hover_text: String,
     /// The engine on the renderer's device, when it is a hardware GPU.
-    gpu: Option<Arc<GpuContext>>,
+    gpu: Option<render::PreviewGpu>,
 }
 
 struct ScreenshotState {
@@ -644,7 +644,7 @@ impl eframe::App for App {
 /// The GPU engine on the renderer's device, and a line saying what computes
 /// previews. A software adapter (lavapipe) is slower than the CPU path, so it
 /// only draws unless `forced`.
-fn preview_gpu(cc: &eframe::CreationContext<'_>, forced: bool) -> (Option<Arc<GpuContext>>, String) {
+fn preview_gpu(cc: &eframe::CreationContext<'_>, forced: bool) -> (Option<render::PreviewGpu>, String) {
     let Some(render) = &cc.wgpu_render_state else {
         return (None, "no GPU renderer: previews on the CPU".into());
     };
@@ -655,7 +655,11 @@ fn preview_gpu(cc: &eframe::CreationContext<'_>, forced: bool) -> (Option<Arc<Gp
         return (None, format!("{name}, software: previews on the CPU"));
     }
     let ctx = GpuContext::from_device(render.device.clone(), render.queue.clone(), info);
-    (Some(Arc::new(ctx)), format!("{name}: previews on the GPU"))
+    let gpu = render::PreviewGpu {
+        ctx: Arc::new(ctx),
+        renderer: render.renderer.clone(),
+    };
+    (Some(gpu), format!("{name}: previews on the GPU"))
 }
 
 /// The wgpu setup the editor uses (eframe adds the window's display handle): the adapter's own limits,

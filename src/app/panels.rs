@@ -183,16 +183,18 @@ fn default_side_by_side(document: &Document) -> Vec<LayerId> {
         .layers
         .iter()
         .filter(|l| {
-            matches!(
-                l.kind,
-                LayerKind::Source | LayerKind::Result(_) | LayerKind::Separated(_)
-            )
+            l.visible
+                && matches!(
+                    l.kind,
+                    LayerKind::Source | LayerKind::Result(_) | LayerKind::Separated(_)
+                )
         })
         .map(|l| l.id)
         .collect();
     layers.truncate(4);
-    if layers.len() < 2 {
-        layers.push(layers[0]);
+    let first = layers.first().copied().unwrap_or(document.state.layers[0].id);
+    while layers.len() < 2 {
+        layers.push(first);
     }
     layers
 }
@@ -209,7 +211,7 @@ fn layers_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
             for layer in document.state.layers.iter_mut().rev() {
                 ui.horizontal(|ui| {
                     ui.checkbox(&mut layer.visible, "")
-                        .on_hover_text(format!("Show {} in side by side", layer.name));
+                        .on_hover_text(format!("Offer {} in the side-by-side view", layer.name));
                     let selected = document.state.selected == layer.id;
                     let computed = document.computed.get(&layer.id);
                     let mut text = RichText::new(&layer.name);
@@ -648,6 +650,8 @@ fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId)
     };
     let ctx = ui.ctx().clone();
     let side = (ui.available_width() - 8.0).clamp(120.0, 280.0);
+    // The PSF needs less room than the spectrum: a glance at its shape.
+    let psf_side = (side * 0.5).round();
     ui.label("PSF");
     match params.psf.spec().and_then(|s| s.kernel().map_err(|e| e.to_string())) {
         Ok(kernel) => {
@@ -659,13 +663,13 @@ fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId)
                 document.psf_texture = Some((key, texture));
             }
             if let Some((_, texture)) = &document.psf_texture {
-                let (rect, _) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+                let (rect, _) = ui.allocate_exact_size(Vec2::splat(psf_side), Sense::hover());
                 ui.painter().rect_filled(rect, 0.0, Color32::BLACK);
                 let aspect = kernel.width as f32 / kernel.height as f32;
                 let size = if aspect >= 1.0 {
-                    vec2(side, side / aspect)
+                    vec2(psf_side, psf_side / aspect)
                 } else {
-                    vec2(side * aspect, side)
+                    vec2(psf_side * aspect, psf_side)
                 };
                 ui.painter().image(
                     texture.id(),
@@ -706,11 +710,11 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
                 let texture = document.psf_texture.as_ref().map(|(_, t)| t.clone());
                 let size = texture.as_ref().map_or(Vec2::splat(1.0), |t| t.size_vec2());
                 let mut view = view::View::default();
-                view::image_panel(ui, rect, &mut view, size, texture.as_ref(), "psf");
+                view::image_panel(ui, rect, &mut view, size, texture.map(|t| t.id()), "psf");
                 return None;
             }
-            let texture = document.texture(selected).cloned();
-            let (_, hover) = view::image_panel(ui, rect, &mut document.view, image_size, texture.as_ref(), "single");
+            let texture = document.texture(selected);
+            let (_, hover) = view::image_panel(ui, rect, &mut document.view, image_size, texture, "single");
             overlay_quality(document, ui, rect, selected);
             hover
         }
@@ -719,16 +723,8 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
             after,
             mut divider,
         } => {
-            let (b, a) = (document.texture(before).cloned(), document.texture(after).cloned());
-            let hover = view::split_panel(
-                ui,
-                rect,
-                &mut document.view,
-                image_size,
-                b.as_ref(),
-                a.as_ref(),
-                &mut divider,
-            );
+            let (b, a) = (document.texture(before), document.texture(after));
+            let hover = view::split_panel(ui, rect, &mut document.view, image_size, b, a, &mut divider);
             if let Compare::Split { divider: d, .. } = &mut document.compare {
                 *d = divider;
             }
@@ -739,7 +735,7 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
                 .state
                 .layers
                 .iter()
-                .filter(|l| l.kind != LayerKind::Psf)
+                .filter(|l| l.visible && l.kind != LayerKind::Psf)
                 .map(|l| (l.id, l.name.clone()))
                 .collect();
             let mut hover = None;
@@ -761,7 +757,7 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
                             .map_or("?", |(_, n)| n.as_str());
                         egui::ComboBox::from_id_salt(("panel", index))
                             .selected_text(name)
-                            .width(width * 0.5)
+                            .width(width * 0.4)
                             .show_ui(ui, |ui| {
                                 for (id, name) in &choices {
                                     ui.selectable_value(layer, *id, name);
@@ -772,13 +768,13 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
                         }
                     });
                 });
-                let texture = document.texture(*layer).cloned();
+                let texture = document.texture(*layer);
                 let (_, panel_hover) = view::image_panel(
                     ui,
                     panel,
                     &mut document.view,
                     image_size,
-                    texture.as_ref(),
+                    texture,
                     &format!("panel{index}"),
                 );
                 hover = hover.or(panel_hover);

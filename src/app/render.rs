@@ -2,7 +2,13 @@
 //! image's spectra across slider moves (only the OTF and one inverse FFT per
 //! channel change); exports run the same engine call as `unblur deconv`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use eframe::egui::TextureId;
+use eframe::egui::mutex::RwLock;
+use eframe::egui_wgpu::Renderer;
+use eframe::wgpu;
 
 use crate::deconv::{self, Applied, Boundary, Method, Prepared, Settings, SpectrumModel};
 use crate::engine::{self, Backend};
@@ -40,6 +46,9 @@ pub struct Rendered {
     pub image: Arc<Image>,
     pub applied: Applied,
     pub quality: Option<Quality>,
+    /// The texture the GPU wrote the result into, when it was shown straight
+    /// from the device (full strength, all channels).
+    pub on_screen: Option<(TextureId, [usize; 2])>,
 }
 
 /// The prepared image and OTF of the last preview, reused while only the
@@ -57,8 +66,28 @@ pub struct PreviewCache {
 /// parameters when the PSF changes.
 struct GpuPreview {
     ctx: Arc<GpuContext>,
+    renderer: Arc<RwLock<Renderer>>,
     deconvolver: Option<(PreparedKey, GpuDeconvolver)>,
     kernel: Option<String>,
+    /// Per layer: the texture results are drawn into, registered with egui.
+    screens: HashMap<u64, (wgpu::Texture, TextureId)>,
+}
+
+/// What the preview worker needs to compute on the renderer's device.
+#[derive(Clone)]
+pub struct PreviewGpu {
+    pub ctx: Arc<GpuContext>,
+    pub renderer: Arc<RwLock<Renderer>>,
+}
+
+/// Magnified pixels stay honest (nearest); minified ones are averaged.
+fn screen_sampler() -> wgpu::SamplerDescriptor<'static> {
+    wgpu::SamplerDescriptor {
+        label: Some("result"),
+        mag_filter: wgpu::FilterMode::Nearest,
+        min_filter: wgpu::FilterMode::Linear,
+        ..Default::default()
+    }
 }
 
 impl GpuPreview {
@@ -95,6 +124,60 @@ impl GpuPreview {
         deconvolver.set_params(method, value, steps, progress)?;
         deconvolver.read()
     }
+
+    /// Draws the device's current result into layer `layer`'s texture.
+    fn show(&mut self, layer: u64, encode_srgb: bool) -> crate::Result<(TextureId, [usize; 2])> {
+        let (_, deconvolver) = self.deconvolver.as_ref().expect("run before show");
+        let (w, h) = (deconvolver.layout.image_width, deconvolver.layout.image_height);
+        let device = &self.ctx.device;
+        let stale = self
+            .screens
+            .get(&layer)
+            .is_none_or(|(t, _)| (t.width() as usize, t.height() as usize) != (w, h));
+        if stale {
+            let texture = device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("result on screen"),
+                size: wgpu::Extent3d {
+                    width: w as u32,
+                    height: h as u32,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            });
+            let view = texture.create_view(&Default::default());
+            let mut renderer = self.renderer.write();
+            let id = match self.screens.remove(&layer) {
+                Some((_, id)) => {
+                    renderer.update_egui_texture_from_wgpu_texture_with_sampler_options(
+                        device,
+                        &view,
+                        screen_sampler(),
+                        id,
+                    );
+                    id
+                }
+                None => renderer.register_native_texture_with_sampler_options(device, &view, screen_sampler()),
+            };
+            self.screens.insert(layer, (texture, id));
+        }
+        let (texture, id) = &self.screens[&layer];
+        deconvolver.display(texture, encode_srgb)?;
+        Ok((*id, [w, h]))
+    }
+}
+
+impl Drop for GpuPreview {
+    fn drop(&mut self) {
+        let mut renderer = self.renderer.write();
+        for (_, id) in self.screens.values() {
+            renderer.free_texture(id);
+        }
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -107,19 +190,35 @@ struct PreparedKey {
 
 impl PreviewCache {
     /// A cache that computes on `gpu` (a hardware adapter) when given.
-    pub fn new(gpu: Option<Arc<GpuContext>>) -> Self {
+    pub fn new(gpu: Option<PreviewGpu>) -> Self {
         PreviewCache {
-            gpu: gpu.map(|ctx| GpuPreview {
-                ctx,
+            gpu: gpu.map(|gpu| GpuPreview {
+                ctx: gpu.ctx,
+                renderer: gpu.renderer,
                 deconvolver: None,
                 kernel: None,
+                screens: HashMap::new(),
             }),
             ..Default::default()
         }
     }
 
     /// Computes the preview of `params` on `source`.
+    #[cfg(test)]
     pub fn render(&mut self, source: &Source, params: &Params, progress: &dyn Progress) -> Result<Rendered, String> {
+        self.render_layer(source, params, progress, None)
+    }
+
+    /// Computes the preview of layer `layer`; on a GPU, a result at full
+    /// strength (and no larger than `max_texture_side`) is drawn straight
+    /// into that layer's texture.
+    pub fn render_layer(
+        &mut self,
+        source: &Source,
+        params: &Params,
+        progress: &dyn Progress,
+        layer: Option<(u64, usize)>,
+    ) -> Result<Rendered, String> {
         let kernel = kernel_of(params)?;
         let input = working_image(&source.image, params.luminance_only);
         let settings = params.settings(source.noise_floor);
@@ -176,7 +275,22 @@ impl PreviewCache {
                         boundary,
                         noise_sigma: model.noise_sigma,
                     };
-                    return Ok(finish_render(source, params, &result, applied));
+                    let direct = params.strength >= 1.0 && !params.luminance_only;
+                    let on_screen = match layer {
+                        Some((id, max_side)) if direct && source.image.width.max(source.image.height) <= max_side => {
+                            match gpu.show(id, source.space == LightSpace::Srgb) {
+                                Ok(shown) => Some(shown),
+                                Err(error) => {
+                                    eprintln!("unblur: GPU display failed, uploading instead: {error}");
+                                    None
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
+                    let mut rendered = finish_render(source, params, &result, applied);
+                    rendered.on_screen = on_screen;
+                    return Ok(rendered);
                 }
                 Err(crate::Error::Cancelled) => return Err("cancelled".into()),
                 // A GPU failure (lost device, out of memory): the CPU takes over.
@@ -234,6 +348,7 @@ fn finish_render(source: &Source, params: &Params, deconvolved: &Image, applied:
         image: Arc::new(image),
         applied,
         quality,
+        on_screen: None,
     }
 }
 

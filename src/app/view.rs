@@ -2,7 +2,7 @@
 //! 200%, nearest-neighbour pixels when magnified, and the compare modes
 //! (before/after split, 2-4 panels side by side) sharing one view.
 
-use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, TextureHandle, Vec2, pos2, vec2};
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, TextureId, Vec2, pos2, vec2};
 
 use super::document::LayerId;
 
@@ -104,7 +104,7 @@ pub fn image_panel(
     rect: Rect,
     view: &mut View,
     size: Vec2,
-    texture: Option<&TextureHandle>,
+    texture: Option<TextureId>,
     id_salt: &str,
 ) -> (egui::Response, Option<Hover>) {
     let response = ui.interact(rect, ui.scope_id().with(id_salt), Sense::click_and_drag());
@@ -116,7 +116,7 @@ pub fn image_panel(
     match texture {
         Some(texture) => {
             painter.image(
-                texture.id(),
+                texture,
                 image_rect,
                 Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
                 Color32::WHITE,
@@ -148,8 +148,8 @@ pub fn split_panel(
     rect: Rect,
     view: &mut View,
     size: Vec2,
-    before: Option<&TextureHandle>,
-    after: Option<&TextureHandle>,
+    before: Option<TextureId>,
+    after: Option<TextureId>,
     divider: &mut f32,
 ) -> Option<Hover> {
     let x = rect.left() + rect.width() * divider.clamp(0.0, 1.0);
@@ -161,7 +161,7 @@ pub fn split_panel(
         let image_rect = Rect::from_min_max(view.to_screen(rect, Pos2::ZERO), view.to_screen(rect, size.to_pos2()));
         ui.painter_at(left).rect_filled(left, 0.0, Color32::from_gray(24));
         ui.painter_at(left).image(
-            texture.id(),
+            texture,
             image_rect,
             Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
             Color32::WHITE,

@@ -7,13 +7,12 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
-use crate::gpu::GpuContext;
 use crate::jobs::{CancelToken, Progress};
 use eframe::egui::{self, ColorImage};
 
 use super::display;
 use super::params::Params;
-use super::render::{PreviewCache, Rendered, Source};
+use super::render::{PreviewCache, PreviewGpu, Rendered, Source};
 
 /// Progress shared between a worker and the UI, which draws it.
 #[derive(Default)]
@@ -97,11 +96,19 @@ struct Request {
     source: Source,
 }
 
-/// A computed preview, ready to upload.
+/// How a computed preview reaches the screen.
+pub enum Shown {
+    /// Pixels to upload.
+    Pixels(ColorImage),
+    /// Already drawn by the GPU into this texture.
+    OnScreen(egui::TextureId),
+}
+
+/// A computed preview, ready to show.
 pub struct Reply {
     pub layer: u64,
     pub generation: u64,
-    pub outcome: Result<(Rendered, ColorImage), String>,
+    pub outcome: Result<(Rendered, Shown), String>,
 }
 
 #[derive(Default)]
@@ -120,7 +127,7 @@ pub struct PreviewWorker {
 
 impl PreviewWorker {
     /// A worker computing on the CPU, or on `gpu` when given.
-    pub fn new(ctx: &egui::Context, gpu: Option<Arc<GpuContext>>) -> Self {
+    pub fn new(ctx: &egui::Context, gpu: Option<PreviewGpu>) -> Self {
         let queue: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
         let (sender, replies) = mpsc::channel();
         let worker_queue = queue.clone();
@@ -207,10 +214,14 @@ fn run(queue: &(Mutex<Queue>, Condvar), replies: &Sender<Reply>, ctx: &egui::Con
             }
         };
         let max_side = ctx.input(|i| i.max_texture_side).max(256);
+        let layer = Some((request.layer, max_side));
         let outcome = cache
-            .render(&request.source, &request.params, &*progress)
+            .render_layer(&request.source, &request.params, &*progress, layer)
             .map(|rendered| {
-                let (shown, _) = display::to_color_image(&rendered.image, request.source.space, max_side);
+                let shown = match rendered.on_screen {
+                    Some((id, _)) => Shown::OnScreen(id),
+                    None => Shown::Pixels(display::to_color_image(&rendered.image, request.source.space, max_side).0),
+                };
                 (rendered, shown)
             });
         queue.0.lock().unwrap_or_else(|p| p.into_inner()).running = None;
