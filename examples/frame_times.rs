@@ -79,6 +79,23 @@ fn main() {
         "preview latency (PSF change, Wiener): median {:.0} ms",
         percentile(&mut latencies, 0.5)
     );
+
+    // Latency of a method-parameter change (the PSF's spectra are cached).
+    let mut latencies = Vec::new();
+    for nsr in [1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2] {
+        let state = harness.state_mut().state_mut().expect("a document");
+        let id = state.active_result().expect("a result layer");
+        state.params_mut(id).expect("parameters").method.nsr = Some(nsr);
+        let started = Instant::now();
+        settle(&mut harness);
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "preview latency (Wiener K change): median {:.0} ms",
+        percentile(&mut latencies, 0.5)
+    );
+    // Workers release their GPU resources before the device goes.
+    drop(harness);
 }
 
 fn percentile(values: &mut [f64], q: f64) -> f64 {

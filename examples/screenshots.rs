@@ -25,7 +25,7 @@ fn main() {
         .wgpu_setup(setup())
         .build_eframe(move |cc| App::new(cc, options));
     settle(&mut harness);
-    let mut save = |harness: &mut Harness<'static, App>, name: &str| {
+    let save = |harness: &mut Harness<'static, App>, name: &str| {
         let picture = harness.render().expect("rendering");
         let path = folder.join(format!("{name}.png"));
         picture.save(&path).expect("saving");

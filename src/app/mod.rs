@@ -633,6 +633,8 @@ impl eframe::App for App {
 
     fn on_exit(&mut self) {
         self.save_session();
+        // Stop the preview workers (and free their GPU resources) first.
+        self.documents.clear();
         if std::env::var_os("UNBLUR_FRAME_STATS").is_some()
             && let Some((median, p95)) = self.frame_time_stats()
         {

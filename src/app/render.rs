@@ -2,6 +2,7 @@
 //! image's spectra across slider moves (only the OTF and one inverse FFT per
 //! channel change); exports run the same engine call as `unblur deconv`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -58,6 +59,8 @@ pub struct PreviewCache {
     prepared: Option<(PreparedKey, Arc<Prepared>)>,
     otf: Option<(String, Vec<Complex32>, SpectrumModel)>,
     gpu: Option<GpuPreview>,
+    /// The source image last checked for NaN and infinities.
+    validated: Option<usize>,
 }
 
 /// Previews on a hardware GPU: the padded image and its spectra stay on the
@@ -222,7 +225,14 @@ impl PreviewCache {
         let kernel = kernel_of(params)?;
         let input = working_image(&source.image, params.luminance_only);
         let settings = params.settings(source.noise_floor);
-        deconv::validate(&input, &kernel, &settings).map_err(|e| e.to_string())?;
+        // Scanning every sample for NaN costs a pass over the image: once per source.
+        let image_id = Arc::as_ptr(&source.image) as usize;
+        deconv::check_kernel_fits(&input, &kernel).map_err(|e| e.to_string())?;
+        deconv::validate_settings(&settings).map_err(|e| e.to_string())?;
+        if self.validated != Some(image_id) {
+            deconv::check_finite(&input).map_err(|e| e.to_string())?;
+            self.validated = Some(image_id);
+        }
         progress.step("preparing", 0.0).map_err(|e| e.to_string())?;
         let boundary = deconv::resolve_boundary(&source.image, Boundary::Auto);
         let key = PreparedKey {
@@ -288,7 +298,7 @@ impl PreviewCache {
                         }
                         _ => None,
                     };
-                    let mut rendered = finish_render(source, params, &result, applied);
+                    let mut rendered = finish_render(source, params, result, applied);
                     rendered.on_screen = on_screen;
                     return Ok(rendered);
                 }
@@ -315,7 +325,7 @@ impl PreviewCache {
             boundary,
             noise_sigma: model.noise_sigma,
         };
-        Ok(finish_render(source, params, &result, applied))
+        Ok(finish_render(source, params, result, applied))
     }
 }
 
@@ -327,7 +337,7 @@ pub fn render_full(source: &Source, params: &Params, progress: &dyn Progress) ->
     let settings: Settings = params.settings(source.noise_floor);
     let (result, applied, _) =
         engine::deconvolve(&input, &kernel, &settings, Backend::Auto, progress).map_err(|e| e.to_string())?;
-    Ok(finish_render(source, params, &result, applied))
+    Ok(finish_render(source, params, result, applied))
 }
 
 fn kernel_of(params: &Params) -> Result<Kernel, String> {
@@ -338,8 +348,13 @@ fn bucket(size: usize) -> usize {
     size.div_ceil(PADDING_STEP) * PADDING_STEP
 }
 
-fn finish_render(source: &Source, params: &Params, deconvolved: &Image, applied: Applied) -> Rendered {
-    let image = combine(&source.image, deconvolved, params);
+fn finish_render(source: &Source, params: &Params, deconvolved: Image, applied: Applied) -> Rendered {
+    // At full strength the result is the deconvolved image itself: no copy.
+    let image = if params.strength >= 1.0 && deconvolved.channels() == source.image.channels() {
+        deconvolved
+    } else {
+        combine(&source.image, &deconvolved, params)
+    };
     let quality = source.reference.as_ref().and_then(|reference| {
         let stored = stored_values(&image, source.space);
         metrics::quality(&stored, reference).ok()
@@ -353,14 +368,14 @@ fn finish_render(source: &Source, params: &Params, deconvolved: &Image, applied:
 }
 
 /// The image the method runs on: the colour planes, or their luminance.
-fn working_image(image: &Image, luminance_only: bool) -> Image {
+fn working_image(image: &Image, luminance_only: bool) -> Cow<'_, Image> {
     if !luminance_only || image.channels() == 1 {
-        return image.clone();
+        return Cow::Borrowed(image);
     }
     let luminance = (0..image.pixel_count())
         .map(|i| (0..3).map(|c| LUMA[c] * image.planes[c][i]).sum())
         .collect();
-    Image::gray(image.width, image.height, luminance)
+    Cow::Owned(Image::gray(image.width, image.height, luminance))
 }
 
 /// Puts the deconvolved planes back together with the original: the

@@ -123,6 +123,7 @@ struct Queue {
 pub struct PreviewWorker {
     queue: Arc<(Mutex<Queue>, Condvar)>,
     replies: Receiver<Reply>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl PreviewWorker {
@@ -132,11 +133,15 @@ impl PreviewWorker {
         let (sender, replies) = mpsc::channel();
         let worker_queue = queue.clone();
         let ctx = ctx.clone();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("preview".into())
             .spawn(move || run(&worker_queue, &sender, &ctx, PreviewCache::new(gpu)))
             .expect("spawning a thread");
-        PreviewWorker { queue, replies }
+        PreviewWorker {
+            queue,
+            replies,
+            thread: Some(thread),
+        }
     }
 
     /// Asks for `layer` to be computed; supersedes any earlier request for it.
@@ -193,6 +198,11 @@ impl Drop for PreviewWorker {
         let (lock, wake) = &*self.queue;
         lock.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
         wake.notify_all();
+        // The thread may hold GPU resources: let it release them before the
+        // device goes away.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
