@@ -143,11 +143,14 @@ fn gpu_previews_match_cpu_previews() {
     if !adapter_or_skip() {
         return;
     }
+    // No reference attached: the GPU then leaves its result on screen and
+    // reads the pixels back only once previews stop coming.
+    let photo = PathBuf::from("assets/sample.jpg");
     let cpu_state = tempfile::tempdir().unwrap();
-    let mut cpu = editor(cpu_state.path(), vec![]);
+    let mut cpu = editor(cpu_state.path(), vec![photo.clone()]);
     settle(&mut cpu);
     let gpu_state = tempfile::tempdir().unwrap();
-    let mut gpu = editor_with(gpu_state.path(), vec![], true);
+    let mut gpu = editor_with(gpu_state.path(), vec![photo], true);
     settle(&mut gpu);
     // One-pass methods: iterative ones take minutes on a software adapter
     // (their GPU parity is tested in gpu_parity.rs).

@@ -17,7 +17,7 @@ use super::display;
 use super::params::Params;
 use super::render::{PreviewGpu, Source};
 use super::view::{Compare, View};
-use super::worker::{PreviewWorker, Shown};
+use super::worker::{Outcome, PreviewWorker, Shown};
 
 pub type LayerId = u64;
 
@@ -318,7 +318,7 @@ impl Document {
                 continue;
             }
             match reply.outcome {
-                Ok((rendered, shown)) => {
+                Outcome::Done(rendered, shown) => {
                     match shown {
                         Shown::OnScreen(id) => computed.on_screen = Some(id),
                         Shown::Pixels(shown) => {
@@ -332,12 +332,13 @@ impl Document {
                             }
                         }
                     }
-                    computed.image = Some(rendered.image);
+                    computed.image = rendered.image;
                     computed.applied = Some(rendered.applied);
                     computed.quality = rendered.quality;
                     computed.error = None;
                 }
-                Err(error) => computed.error = Some(error),
+                Outcome::Failed(error) => computed.error = Some(error),
+                Outcome::Pixels(image) => computed.image = Some(image),
             }
         }
         !self.worker.is_idle()

@@ -143,7 +143,8 @@ pub fn export(
     let (image, space, depth) = match content {
         ExportContent::Result(params) => {
             let rendered = render::render_full(source, &params, progress)?;
-            (rendered.image, source.space, depth)
+            let image = rendered.image.ok_or("the engine returned no pixels")?;
+            (image, source.space, depth)
         }
         ExportContent::Pixels(image) => (image, source.space, depth),
         ExportContent::Kernel(kernel) => (

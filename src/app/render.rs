@@ -43,8 +43,10 @@ pub struct Source {
 
 /// A computed result layer.
 pub struct Rendered {
-    /// Linear light, strength and luminance mode applied.
-    pub image: Arc<Image>,
+    /// Linear light, strength and luminance mode applied. `None` when the
+    /// GPU drew the result on screen and reading it back was left for later
+    /// (`PreviewCache::read_back`): a readback costs more than the update.
+    pub image: Option<Arc<Image>>,
     pub applied: Applied,
     pub quality: Option<Quality>,
     /// The texture the GPU wrote the result into, when it was shown straight
@@ -105,7 +107,7 @@ impl GpuPreview {
         value: f32,
         steps: usize,
         progress: &dyn Progress,
-    ) -> crate::Result<Image> {
+    ) -> crate::Result<()> {
         if self.deconvolver.as_ref().is_none_or(|(cached, _)| cached != key) {
             self.deconvolver = None;
             let (h, w) = key.kernel_bucket;
@@ -124,7 +126,15 @@ impl GpuPreview {
             deconvolver.set_psf(kernel)?;
             self.kernel = Some(kernel_id.to_string());
         }
-        deconvolver.set_params(method, value, steps, progress)?;
+        deconvolver.set_params(method, value, steps, progress)
+    }
+
+    /// The device's current result, read back.
+    fn read(&self) -> crate::Result<Image> {
+        let (_, deconvolver) = self
+            .deconvolver
+            .as_ref()
+            .ok_or_else(|| crate::Error::Other("no result".into()))?;
         deconvolver.read()
     }
 
@@ -206,6 +216,12 @@ impl PreviewCache {
         }
     }
 
+    /// Reads back the GPU's last result (after a preview that left it on
+    /// the device).
+    pub fn read_back(&self) -> Option<Image> {
+        self.gpu.as_ref()?.read().ok()
+    }
+
     /// Computes the preview of `params` on `source`.
     #[cfg(test)]
     pub fn render(&mut self, source: &Source, params: &Params, progress: &dyn Progress) -> Result<Rendered, String> {
@@ -277,7 +293,7 @@ impl PreviewCache {
                 steps,
                 progress,
             ) {
-                Ok(result) => {
+                Ok(()) => {
                     let applied = Applied {
                         method: settings.method,
                         parameter: resolved.parameter,
@@ -298,6 +314,15 @@ impl PreviewCache {
                         }
                         _ => None,
                     };
+                    if on_screen.is_some() && source.reference.is_none() {
+                        return Ok(Rendered {
+                            image: None,
+                            applied,
+                            quality: None,
+                            on_screen,
+                        });
+                    }
+                    let result = gpu.read().map_err(|e| e.to_string())?;
                     let mut rendered = finish_render(source, params, result, applied);
                     rendered.on_screen = on_screen;
                     return Ok(rendered);
@@ -360,7 +385,7 @@ fn finish_render(source: &Source, params: &Params, deconvolved: Image, applied: 
         metrics::quality(&stored, reference).ok()
     });
     Rendered {
-        image: Arc::new(image),
+        image: Some(Arc::new(image)),
         applied,
         quality,
         on_screen: None,
@@ -480,7 +505,7 @@ mod tests {
         let before = metrics::psnr(&source.image, source.reference.as_ref().unwrap());
         let after = preview.quality.unwrap().psnr_db;
         assert!(after > before + 5.0, "{before} -> {after}");
-        let gap = metrics::psnr(&preview.image, &full.image);
+        let gap = metrics::psnr(preview.image.as_ref().unwrap(), full.image.as_ref().unwrap());
         assert!(gap > 45.0, "preview differs from the engine: {gap} dB");
     }
 
@@ -490,7 +515,7 @@ mod tests {
         let mut params = disk(3.0);
         params.strength = 0.0;
         let rendered = PreviewCache::default().render(&source, &params, &Silent).unwrap();
-        assert_eq!(*rendered.image, *source.image);
+        assert_eq!(**rendered.image.as_ref().unwrap(), *source.image);
 
         let gray = &source.image.planes[0];
         let colour = Image::from_planes(
@@ -509,7 +534,8 @@ mod tests {
         // Colour differences survive untouched: R - G is the original's.
         for i in (0..source.image.pixel_count()).step_by(97) {
             let before = source.image.planes[0][i] - source.image.planes[1][i];
-            let after = rendered.image.planes[0][i] - rendered.image.planes[1][i];
+            let image = rendered.image.as_ref().unwrap();
+            let after = image.planes[0][i] - image.planes[1][i];
             assert!((before - after).abs() < 1e-5);
         }
     }

@@ -108,7 +108,15 @@ pub enum Shown {
 pub struct Reply {
     pub layer: u64,
     pub generation: u64,
-    pub outcome: Result<(Rendered, Shown), String>,
+    pub outcome: Outcome,
+}
+
+pub enum Outcome {
+    Done(Rendered, Shown),
+    Failed(String),
+    /// The pixels of a result that was shown straight from the GPU, read
+    /// back once no newer request was waiting.
+    Pixels(Arc<crate::imaging::Image>),
 }
 
 #[derive(Default)]
@@ -228,12 +236,20 @@ fn run(queue: &(Mutex<Queue>, Condvar), replies: &Sender<Reply>, ctx: &egui::Con
         let outcome = cache
             .render_layer(&request.source, &request.params, &*progress, layer)
             .map(|rendered| {
-                let shown = match rendered.on_screen {
-                    Some((id, _)) => Shown::OnScreen(id),
-                    None => Shown::Pixels(display::to_color_image(&rendered.image, request.source.space, max_side).0),
+                let shown = match (rendered.on_screen, &rendered.image) {
+                    (Some((id, _)), _) => Shown::OnScreen(id),
+                    (None, Some(image)) => {
+                        Shown::Pixels(display::to_color_image(image, request.source.space, max_side).0)
+                    }
+                    (None, None) => unreachable!("a result not on screen has pixels"),
                 };
                 (rendered, shown)
             });
+        let deferred = matches!(&outcome, Ok(rendered) if rendered.0.image.is_none());
+        let outcome = match outcome {
+            Ok((rendered, shown)) => Outcome::Done(rendered, shown),
+            Err(error) => Outcome::Failed(error),
+        };
         queue.0.lock().unwrap_or_else(|p| p.into_inner()).running = None;
         // A cancelled preview was superseded: its newer request follows.
         if !progress.is_cancelled() {
@@ -244,6 +260,22 @@ fn run(queue: &(Mutex<Queue>, Condvar), replies: &Sender<Reply>, ctx: &egui::Con
             };
             if replies.send(reply).is_err() {
                 return;
+            }
+            // Read the pixels back only when the user has stopped asking for
+            // new previews (a drag sends one per frame).
+            let idle = queue.0.lock().unwrap_or_else(|p| p.into_inner()).pending.is_empty();
+            if deferred
+                && idle
+                && let Some(image) = cache.read_back()
+            {
+                let reply = Reply {
+                    layer: request.layer,
+                    generation: request.generation,
+                    outcome: Outcome::Pixels(Arc::new(image)),
+                };
+                if replies.send(reply).is_err() {
+                    return;
+                }
             }
         }
         ctx.request_repaint();
