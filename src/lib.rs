@@ -1,6 +1,7 @@
 //! unblur: sharpens blurred photos. The engine (images, PSFs, FFTs,
 //! deconvolution, metrics) behind the `unblur` editor and command line.
 
+pub mod blind;
 pub mod deconv;
 pub mod engine;
 pub mod error;
