@@ -14,3 +14,11 @@ mod spectrum;
 
 pub use input::Region;
 pub use parametric::{ParametricEstimate, ParametricModel, estimate_parametric, estimate_parametric_in};
+mod kernel;
+mod kernel_step;
+mod latent;
+mod pyramid;
+mod restore;
+
+pub use kernel::{KernelEstimate, KernelOptions, MAX_KERNEL_SIZE, MIN_KERNEL_SIZE, estimate_kernel, suggest_kernel_size};
+pub use restore::{deblur, final_settings};
