@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use unblur::blind::{self, KernelOptions, ParametricModel};
-use unblur::deconv;
 use unblur::imaging::{BitDepth, Decoded, Image, LightSpace};
 use unblur::metrics;
 use unblur::psf::Kernel;
@@ -103,8 +102,7 @@ fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Option<usize>) {
     let floor = imaging::noise_floor(decoded);
     let (truth, _) = imaging::load_stored(&dir.join("gt.png"), 1000.0).unwrap();
     let run = |k: &Kernel| {
-        let settings = blind::final_settings(&decoded.image, k, floor);
-        let (out, _) = deconv::deconvolve(&decoded.image, k, &settings, &Silent).unwrap();
+        let (out, _) = blind::deblur(&decoded.image, k, floor, &Silent).unwrap();
         as_stored(&out, decoded.space, decoded.depth)
     };
     let with_estimate = run(&estimate.kernel);

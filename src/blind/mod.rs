@@ -21,4 +21,5 @@ mod pyramid;
 mod restore;
 
 pub use kernel::{KernelEstimate, KernelOptions, MAX_KERNEL_SIZE, MIN_KERNEL_SIZE, estimate_kernel, suggest_kernel_size};
-pub use restore::{deblur, final_settings};
+pub use restore::deblur;
+

@@ -141,6 +141,7 @@ pub fn estimate_parametric_in(
         }
     };
     progress.report("done", 1.0);
+    let spec = rounded(spec);
     let confidence = if none > 0.0 {
         ((none - residual) / none).clamp(0.0, 1.0)
     } else {
@@ -152,6 +153,32 @@ pub fn estimate_parametric_in(
         residual,
         warnings,
     })
+}
+
+/// Parameters rounded to what a slider shows: 0.01 px and 0.1 degree.
+fn rounded(spec: PsfSpec) -> PsfSpec {
+    let px = |v: f64| (v * 100.0).round() / 100.0;
+    let deg = |v: f64| ((v * 10.0).round() / 10.0).rem_euclid(180.0);
+    match spec {
+        PsfSpec::Disk { radius_px, feather_px } => PsfSpec::Disk {
+            radius_px: px(radius_px),
+            feather_px,
+        },
+        PsfSpec::Gaussian {
+            sigma_x_px,
+            sigma_y_px,
+            angle_deg,
+        } => PsfSpec::Gaussian {
+            sigma_x_px: px(sigma_x_px),
+            sigma_y_px: px(sigma_y_px),
+            angle_deg,
+        },
+        PsfSpec::Motion { length_px, angle_deg } => PsfSpec::Motion {
+            length_px: px(length_px),
+            angle_deg: deg(angle_deg),
+        },
+        other => other,
+    }
 }
 
 /// A candidate blur.

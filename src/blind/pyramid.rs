@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn levels_shrink_by_about_root_two_to_three() {
-        assert_eq!(kernel_sides(51), vec![3, 5, 7, 9, 13, 19, 25, 37, 51]);
+        assert_eq!(kernel_sides(51), vec![3, 5, 7, 9, 13, 19, 27, 37, 51]);
         assert_eq!(kernel_sides(3), vec![3]);
         assert_eq!(kernel_sides(5), vec![3, 5]);
     }

@@ -2,6 +2,7 @@
 //! line on stderr and exit code 2 for bad usage or input, 1 otherwise.
 
 mod bench;
+mod blind;
 mod deconv;
 mod metrics;
 mod paths;
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Deconvolve an image with a known PSF.
     Deconv(deconv::Args),
+    /// Estimate the blur from the image alone, then deblur.
+    Blind(blind::Args),
     /// Render a PSF as an image.
     Psf(psf::Args),
     /// PSNR and SSIM of an image against a reference.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Some(Command::Deconv(args)) => deconv::run(&args),
+        Some(Command::Blind(args)) => blind::run(&args),
         Some(Command::Psf(args)) => psf::run(&args),
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
