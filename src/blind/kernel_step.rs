@@ -23,7 +23,7 @@ const CG_ITERATIONS: usize = 30;
 /// 1/10 measured better on the shared cases).
 const THRESHOLD: f32 = 0.1;
 /// Connected pieces holding less than this share of the mass are dropped.
-const MIN_PIECE_MASS: f32 = 0.03;
+const MIN_PIECE_MASS: f32 = 0.1;
 
 /// A new kernel from the latent image `x` (padded, the level's domain),
 /// starting from `previous`.

@@ -15,9 +15,9 @@ use crate::fft::{self, Complex32, Fft2d};
 use std::sync::Arc;
 
 /// The splitting weight starts at `2 lambda` and grows by this factor up to
-/// `BETA_MAX` (Pan et al. use 2 and 1e5; a factor 3 halves the FFTs at
+/// `BETA_MAX` (Pan et al. use 2 and 1e5; a factor 4 halves the FFTs at
 /// little cost in quality).
-const BETA_GROWTH: f32 = 3.0;
+const BETA_GROWTH: f32 = 4.0;
 const BETA_MAX: f32 = 1e5;
 
 /// One pyramid level's observation on its periodic FFT domain.
@@ -38,9 +38,13 @@ pub struct Level {
 }
 
 impl Level {
-    /// Pads `plane` (mirrored, tapered borders) with room for a kernel of `side`.
+    /// Pads `plane` (mirrored, tapered borders) with room for a kernel of
+    /// `side`. The padding is only there to make the FFT's wrap-around
+    /// smooth (the kernel step uses the image's interior), so it mirrors half
+    /// a kernel, not the whole kernel the non-blind methods pad with.
     pub fn new(data: &[f32], width: usize, height: usize, side: usize) -> Self {
-        let layout = Layout::new(deconv::Boundary::Reflect, height, width, side, side);
+        let half = side / 2 + 1;
+        let layout = Layout::new(deconv::Boundary::Reflect, height, width, half, half);
         let fft = fft::plan(layout.height, layout.width);
         let observed = layout.pad(data);
         let spectrum = fft.forward(&observed);
