@@ -57,7 +57,9 @@ fn blurred(plane: &[f32], width: usize, height: usize, kernel: &Kernel, sigma: f
         // Sum of four uniforms: close enough to Gaussian for a benchmark.
         let mut n = 0.0;
         for _ in 0..4 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             n += (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
         }
         *v = (*v + sigma * n * 3f32.sqrt()).clamp(0.0, 1.0);
@@ -81,7 +83,10 @@ fn main() {
         kernel_size: Some(51),
         region: None,
     };
-    println!("free-form kernel, 800x800 gray, 51x51 support, {runs} runs (threads: {})", rayon::current_num_threads());
+    println!(
+        "free-form kernel, 800x800 gray, 51x51 support, {runs} runs (threads: {})",
+        rayon::current_num_threads()
+    );
     let mut totals = Vec::new();
     let mut last = None;
     for _ in 0..runs {

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use unblur::blind::{self, KernelOptions, ParametricModel};
+use unblur::imaging::{self, DecodeOptions};
 use unblur::imaging::{BitDepth, Decoded, Image, LightSpace};
+use unblur::jobs::Silent;
 use unblur::metrics;
 use unblur::psf::Kernel;
-use unblur::imaging::{self, DecodeOptions};
-use unblur::jobs::Silent;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -26,14 +26,22 @@ fn main() {
     ids.sort();
     for id in ids {
         let dir = root.join(&id);
-        let blurred = if dir.join("blurred.png").exists() { "blurred.png" } else { "blurred.jpg" };
+        let blurred = if dir.join("blurred.png").exists() {
+            "blurred.png"
+        } else {
+            "blurred.jpg"
+        };
         let decoded = imaging::load(&dir.join(blurred), &DecodeOptions::default()).unwrap();
         if what == "kernel" {
             let size: Option<usize> = args.get(3).and_then(|s| s.parse().ok());
             kernel_case(&dir, &id, &decoded, size);
         }
         if what == "parametric" {
-            for model in [ParametricModel::Disk, ParametricModel::Gaussian, ParametricModel::Motion] {
+            for model in [
+                ParametricModel::Disk,
+                ParametricModel::Gaussian,
+                ParametricModel::Motion,
+            ] {
                 let start = Instant::now();
                 let e = blind::estimate_parametric(&decoded.image, model, &Silent).unwrap();
                 println!(
@@ -53,7 +61,11 @@ fn as_stored(image: &Image, space: LightSpace, depth: BitDepth) -> Image {
     image.map_planes(|p| {
         p.iter()
             .map(|v| {
-                let e = if space == LightSpace::Srgb { imaging::linear_to_srgb(*v) } else { *v };
+                let e = if space == LightSpace::Srgb {
+                    imaging::linear_to_srgb(*v)
+                } else {
+                    *v
+                };
                 (e.clamp(0.0, 1.0) * levels).round() / levels
             })
             .collect()
@@ -81,7 +93,10 @@ pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize) -> f64 {
             if ssd < best {
                 best = ssd;
                 if std::env::var("SHOW_SHIFT").is_ok() {
-                    eprintln!("shift {dy} {dx} psnr {:.2}", 10.0 * (((h - 2 * reach) * (w - 2 * reach) * image.planes.len()) as f64 / ssd).log10());
+                    eprintln!(
+                        "shift {dy} {dx} psnr {:.2}",
+                        10.0 * (((h - 2 * reach) * (w - 2 * reach) * image.planes.len()) as f64 / ssd).log10()
+                    );
                 }
             }
         }
@@ -124,6 +139,10 @@ fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Option<usize>) {
     let _ = imaging::save(
         &out,
         &estimate.kernel.to_display_image(),
-        &imaging::EncodeOptions { depth: BitDepth::Sixteen, space: LightSpace::Linear, jpeg_quality: 100 },
+        &imaging::EncodeOptions {
+            depth: BitDepth::Sixteen,
+            space: LightSpace::Linear,
+            jpeg_quality: 100,
+        },
     );
 }

@@ -80,7 +80,9 @@ fn a_sharp_image_fits_a_small_blur_with_low_confidence() {
     let (_, blurred) = load_case("camera__disk_r6__clean");
     let on_sharp = blind::estimate_parametric(&sharp, ParametricModel::Disk, &Silent).unwrap();
     let on_blurred = blind::estimate_parametric(&blurred.image, ParametricModel::Disk, &Silent).unwrap();
-    let PsfSpec::Disk { radius_px, .. } = on_sharp.spec else { panic!() };
+    let PsfSpec::Disk { radius_px, .. } = on_sharp.spec else {
+        panic!()
+    };
     assert!(radius_px < 2.0, "{}", on_sharp.spec);
     assert!(
         on_sharp.confidence < on_blurred.confidence,
@@ -157,12 +159,17 @@ fn free_form(id: &str) -> Scored {
 }
 
 /// Cases where the estimate falls short of the bars (error ratio
-/// <= 3 everywhere, result above the blurred input), with the bound this
-/// build is held to instead. Both are clean shake cases: a clean case's
-/// reference deconvolution is so good (39-40 dB) that small kernel errors
-/// weigh heavily, and the brick's repetitive vertical stripes let a
-/// horizontal smear explain the blur as well as the true trajectory.
-const SHORTFALLS: [(&str, f64); 2] = [("astronaut__shake_2__clean", 8.0), ("brick__shake_5__clean", f64::INFINITY)];
+/// <= 3 everywhere, result above the blurred input), with the error-ratio
+/// bound this build is held to instead. Both are clean shake cases: on the
+/// astronaut the kernel is right to the eye (kernel error 0.036) but the
+/// clean reference deconvolution is so good (36 dB) that small errors
+/// weigh heavily (ratio about 3.1); on the brick, the repetitive vertical
+/// stripes let a horizontal smear explain the blur as well as the true
+/// trajectory, and the estimate fails (its result is below the blurred input).
+const SHORTFALLS: [(&str, f64); 2] = [
+    ("astronaut__shake_2__clean", 4.5),
+    ("brick__shake_5__clean", f64::INFINITY),
+];
 /// The bars: error ratio <= 2 on most cases, <= 3 on all.
 const GOOD_RATIO: f64 = 2.0;
 const WORST_RATIO: f64 = 3.0;
@@ -193,7 +200,10 @@ fn check_group(ids: &[&str], at_least_good: usize) {
     }
     println!("{report}");
     assert!(failures.is_empty(), "{failures:?} miss their bars:\n{report}");
-    assert!(good >= at_least_good, "{good} cases with ratio <= {GOOD_RATIO}:\n{report}");
+    assert!(
+        good >= at_least_good,
+        "{good} cases with ratio <= {GOOD_RATIO}:\n{report}"
+    );
 }
 
 #[test]
@@ -205,7 +215,7 @@ fn free_form_kernels_on_the_clean_cases() {
             "astronaut__shake_2__clean",
             "brick__shake_5__clean",
         ],
-        1,
+        2,
     );
 }
 
@@ -339,7 +349,10 @@ fn bad_input_is_refused_with_a_clear_error_or_warned_about() {
     };
     let (image, _) = crop("coffee__motion_l15_a30__noisy");
     // A kernel larger than the image.
-    is_bad(blind::estimate_kernel(&image, &free(201), &Silent).map(|_| ()), "too large");
+    is_bad(
+        blind::estimate_kernel(&image, &free(201), &Silent).map(|_| ()),
+        "too large",
+    );
     is_bad(blind::estimate_kernel(&image, &free(1), &Silent).map(|_| ()), "between");
     // A flat image.
     let flat = Image::gray(200, 200, vec![0.5; 200 * 200]);
@@ -350,7 +363,10 @@ fn bad_input_is_refused_with_a_clear_error_or_warned_about() {
     );
     // A tiny image.
     let tiny = Image::gray(20, 20, (0..400).map(|i| (i % 7) as f32 / 7.0).collect());
-    is_bad(blind::estimate_kernel(&tiny, &KernelOptions::default(), &Silent).map(|_| ()), "too few");
+    is_bad(
+        blind::estimate_kernel(&tiny, &KernelOptions::default(), &Silent).map(|_| ()),
+        "too few",
+    );
     is_bad(
         blind::estimate_parametric(&tiny, ParametricModel::Motion, &Silent).map(|_| ()),
         "too few",
@@ -369,12 +385,19 @@ fn bad_input_is_refused_with_a_clear_error_or_warned_about() {
             height: 100,
         }),
     };
-    is_bad(blind::estimate_kernel(&image, &outside, &Silent).map(|_| ()), "not inside");
+    is_bad(
+        blind::estimate_kernel(&image, &outside, &Silent).map(|_| ()),
+        "not inside",
+    );
 
     // A saturated image: a warning, and a usable, finite best effort.
     let saturated = image.map_planes(|p| p.iter().map(|v| (v * 3.0).min(1.0)).collect());
     let estimate = blind::estimate_kernel(&saturated, &free(15), &Silent).unwrap();
-    assert!(estimate.warnings.iter().any(|w| w.contains("clipped")), "{:?}", estimate.warnings);
+    assert!(
+        estimate.warnings.iter().any(|w| w.contains("clipped")),
+        "{:?}",
+        estimate.warnings
+    );
     assert!(estimate.kernel.data.iter().all(|v| v.is_finite() && *v >= 0.0));
     let (result, _) = blind::deblur(&saturated, &estimate.kernel, None, &Silent).unwrap();
     assert!(result.planes.iter().flatten().all(|v| v.is_finite()));
@@ -447,9 +470,16 @@ fn blind_writes_a_kernel_that_file_reads_back_and_a_sharper_result() {
     let (out, _) = imaging::load_stored(&output, 1.0).unwrap();
     let energy = |im: &Image| {
         let p = &im.planes[1];
-        (1..im.width * im.height).map(|i| (p[i] - p[i - 1]).powi(2) as f64).sum::<f64>()
+        (1..im.width * im.height)
+            .map(|i| (p[i] - p[i - 1]).powi(2) as f64)
+            .sum::<f64>()
     };
-    assert!(energy(&out) > 1.3 * energy(&image), "{} vs {}", energy(&out), energy(&image));
+    assert!(
+        energy(&out) > 1.3 * energy(&image),
+        "{} vs {}",
+        energy(&out),
+        energy(&image)
+    );
 
     // A parametric model through the same command.
     let motion = unblur(&["blind", arg(&input), "-o", arg(&output), "--model", "motion"]);
@@ -478,14 +508,33 @@ fn blind_refuses_bad_input_with_exit_2_and_one_line() {
     save_16(&flat, &Image::gray(100, 100, vec![0.25; 10_000]));
     check(unblur(&["blind", arg(&flat), "-o", arg(&out)]), "flat");
     let tiny = dir.path().join("tiny.png");
-    save_16(&tiny, &Image::gray(16, 16, (0..256).map(|i| (i % 5) as f32 / 5.0).collect()));
+    save_16(
+        &tiny,
+        &Image::gray(16, 16, (0..256).map(|i| (i % 5) as f32 / 5.0).collect()),
+    );
     check(unblur(&["blind", arg(&tiny), "-o", arg(&out)]), "too few");
     check(
-        unblur(&["blind", arg(&input), "-o", arg(&out), "--kernel-out", arg(&dir.path().join("k.jpg"))]),
+        unblur(&[
+            "blind",
+            arg(&input),
+            "-o",
+            arg(&out),
+            "--kernel-out",
+            arg(&dir.path().join("k.jpg")),
+        ]),
         "PNG",
     );
     check(
-        unblur(&["blind", arg(&input), "-o", arg(&out), "--model", "disk", "--kernel-size", "9"]),
+        unblur(&[
+            "blind",
+            arg(&input),
+            "-o",
+            arg(&out),
+            "--model",
+            "disk",
+            "--kernel-size",
+            "9",
+        ]),
         "--model free",
     );
     assert!(!out.exists());

@@ -55,10 +55,12 @@ const MAX_WORKING_SIDE: usize = 1024;
 /// cost most of the time, start from a kernel that is nearly right.
 const ROUNDS_PER_LEVEL: usize = 5;
 const ROUNDS_FINE_LEVELS: usize = 3;
-/// The L0 weight: start, decay per round and floor (Pan et al. 2014's
-/// schedule; their start of 4e-3 is for images in [0, 1], ours are stretched
-/// to their 1-99% range, where 0.03 measured best on the shared cases).
-const LAMBDA_START: f32 = 0.03;
+/// The L0 weight starts at this multiple of the image's mean squared
+/// gradient, so that the same share of edges survives in soft and in
+/// contrasty, textured or noisy images (Pan et al. use a fixed 4e-3 for
+/// images in [0, 1]; 33x the mean gave the best results on the shared cases,
+/// about 0.03 on most of them). It decays per round to the floor.
+const LAMBDA_PER_GRADIENT_ENERGY: f32 = 33.0;
 const LAMBDA_DECAY: f32 = 1.1;
 const LAMBDA_FLOOR: f32 = 1e-4;
 
@@ -138,7 +140,11 @@ fn suggest_for(plane: &Plane) -> Result<usize> {
     if plane.width.min(plane.height) >= parametric::MIN_SIDE {
         let image = Image::gray(plane.width, plane.height, plane.data.clone());
         let mut best = f64::INFINITY;
-        for model in [ParametricModel::Disk, ParametricModel::Gaussian, ParametricModel::Motion] {
+        for model in [
+            ParametricModel::Disk,
+            ParametricModel::Gaussian,
+            ParametricModel::Motion,
+        ] {
             let Ok(fit) = parametric::estimate_parametric(&image, model, &Silent) else {
                 continue;
             };
@@ -164,8 +170,9 @@ fn suggest_for(plane: &Plane) -> Result<usize> {
     Ok(size)
 }
 
-/// Percentiles mapped to 0 and 1 before estimation, so that the L0 weight
-/// means the same contrast in dark and bright, flat and contrasty images.
+/// Percentiles mapped to 0 and 1 before estimation, so that the image step's
+/// fixed splitting schedule (`latent::BETA_MAX`) meets the same contrast in
+/// dark and bright, flat and contrasty images.
 const STRETCH_PERCENTILES: (f64, f64) = (0.01, 0.99);
 
 /// The plane with its contrast range mapped to [0, 1] (a linear map: the
@@ -180,6 +187,20 @@ fn stretched(mut plane: Plane) -> Plane {
     plane
 }
 
+/// Mean of |grad|^2 (forward differences) over the plane.
+fn mean_gradient_energy(plane: &Plane) -> f32 {
+    let (w, h) = (plane.width, plane.height);
+    let mut sum = 0.0f64;
+    for y in 0..h - 1 {
+        let (row, below) = (&plane.data[y * w..(y + 1) * w], &plane.data[(y + 1) * w..(y + 2) * w]);
+        for x in 0..w - 1 {
+            let (a, b) = (row[x + 1] - row[x], below[x] - row[x]);
+            sum += (a * a + b * b) as f64;
+        }
+    }
+    (sum / ((w - 1) * (h - 1)) as f64) as f32
+}
+
 /// The coarse-to-fine estimate on a gray plane: `size x size` weights.
 fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<Vec<f32>> {
     let sides = pyramid::kernel_sides(size);
@@ -190,7 +211,7 @@ fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<Ve
     let mut kernel = vec![0.0f32; 9];
     kernel[4] = 1.0;
     let mut previous_side = 3;
-    let mut lambda = LAMBDA_START;
+    let mut lambda = LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
     for (level_index, &side) in sides.iter().enumerate() {
         let scale = side as f64 / size as f64;
         let width = ((plane.width as f64 * scale).round() as usize).max(side * 2);

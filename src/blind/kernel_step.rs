@@ -274,7 +274,15 @@ mod recovery {
 
     /// Convolution of `img` by a `side x side` kernel, mirrored borders.
     fn blur(img: &[f32], w: usize, h: usize, k: &[f32], side: usize) -> Vec<f32> {
-        let mirror = |i: isize, n: isize| if i < 0 { -i - 1 } else if i >= n { 2 * n - i - 1 } else { i };
+        let mirror = |i: isize, n: isize| {
+            if i < 0 {
+                -i - 1
+            } else if i >= n {
+                2 * n - i - 1
+            } else {
+                i
+            }
+        };
         let c = side as isize / 2;
         let mut out = vec![0.0f32; w * h];
         for y in 0..h as isize {
@@ -308,7 +316,12 @@ mod recovery {
         start[side * side / 2] = 1.0;
         let estimate = estimate(&level, &padded_x, &start, side);
         // The estimate is centred on its centre of mass: compare it so.
-        let error: f32 = estimate.iter().zip(&centre(&k, side)).map(|(a, b)| (a - b).powi(2)).sum::<f32>().sqrt();
+        let error: f32 = estimate
+            .iter()
+            .zip(&centre(&k, side))
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f32>()
+            .sqrt();
         assert!(error < 0.05, "{error}: {estimate:?}");
     }
 }

@@ -20,6 +20,7 @@ mod latent;
 mod pyramid;
 mod restore;
 
-pub use kernel::{KernelEstimate, KernelOptions, MAX_KERNEL_SIZE, MIN_KERNEL_SIZE, estimate_kernel, suggest_kernel_size};
+pub use kernel::{
+    KernelEstimate, KernelOptions, MAX_KERNEL_SIZE, MIN_KERNEL_SIZE, estimate_kernel, suggest_kernel_size,
+};
 pub use restore::deblur;
-

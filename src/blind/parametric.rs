@@ -200,11 +200,7 @@ impl Blur {
             Blur::None => 1.0,
             Blur::Disk(radius) => {
                 let t = 2.0 * PI * radius * (fx * fx + fy * fy).sqrt();
-                if t < 1e-6 {
-                    1.0
-                } else {
-                    (2.0 * libm::j1(t) / t).powi(2)
-                }
+                if t < 1e-6 { 1.0 } else { (2.0 * libm::j1(t) / t).powi(2) }
             }
             Blur::Gaussian(sigma) => (-4.0 * PI * PI * sigma * sigma * (fx * fx + fy * fy)).exp(),
             Blur::Motion(length, angle_deg) => {
@@ -281,7 +277,10 @@ impl Fitter {
         }
         let noise = noise_sigma.max(1e-5).powi(2);
         let beta = 2.0;
-        let low: Vec<&Bin> = bins.iter().filter(|b| b.log_radius < (8.0 / size as f64).ln()).collect();
+        let low: Vec<&Bin> = bins
+            .iter()
+            .filter(|b| b.log_radius < (8.0 / size as f64).ln())
+            .collect();
         let log_a = low.iter().map(|b| b.log_power + beta * b.log_radius).sum::<f64>() / low.len().max(1) as f64;
         Fitter {
             size,
@@ -358,7 +357,11 @@ impl Fitter {
             cost /= self.bins.len().max(1) as f64;
             if cost >= best.0 {
                 // The step overshot: back to halfway from the best point.
-                p = [(p[0] + best.1[0]) / 2.0, (p[1] + best.1[1]) / 2.0, (p[2] + best.1[2]) / 2.0];
+                p = [
+                    (p[0] + best.1[0]) / 2.0,
+                    (p[1] + best.1[1]) / 2.0,
+                    (p[2] + best.1[2]) / 2.0,
+                ];
                 continue;
             }
             best = (cost, p);

@@ -32,7 +32,11 @@ fn taps(from: usize, to: usize) -> Taps {
             // Centre outside the source: take the nearest sample.
             w = vec![1.0];
         }
-        first.push(if sum > 0.0 { lo } else { centre.round().clamp(0.0, (from - 1) as f64) as usize });
+        first.push(if sum > 0.0 {
+            lo
+        } else {
+            centre.round().clamp(0.0, (from - 1) as f64) as usize
+        });
         weights.push(w);
     }
     Taps { first, weights }
@@ -47,7 +51,11 @@ pub fn resample(data: &[f32], width: usize, height: usize, new_width: usize, new
         let row = &data[y * width..(y + 1) * width];
         for (x, o) in out.iter_mut().enumerate() {
             let first = across.first[x];
-            *o = across.weights[x].iter().enumerate().map(|(j, w)| w * row[first + j]).sum();
+            *o = across.weights[x]
+                .iter()
+                .enumerate()
+                .map(|(j, w)| w * row[first + j])
+                .sum();
         }
     });
     let mut out = vec![0.0f32; new_width * new_height];

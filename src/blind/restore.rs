@@ -36,7 +36,11 @@ pub fn deblur(
         ..Settings::default()
     };
     let plan = Plan::new(image, kernel, &settings, progress)?;
-    let lambda = plan.resolved.parameter.unwrap_or_else(|| deconv::auto_tv_lambda(plan.noise_sigma)) * TV_WEIGHT_FACTOR;
+    let lambda = plan
+        .resolved
+        .parameter
+        .unwrap_or_else(|| deconv::auto_tv_lambda(plan.noise_sigma))
+        * TV_WEIGHT_FACTOR;
     let iterations = plan.resolved.iterations.unwrap_or(deconv::TV_ITERATIONS);
     let result = deconv::total_variation(&plan.prepared, &plan.otf, lambda as f32, iterations, progress)?;
     let mut applied = plan.applied(Method::TotalVariation);

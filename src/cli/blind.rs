@@ -45,9 +45,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let mut outputs = vec![&args.output];
     if let Some(kernel_out) = &args.kernel_out {
         outputs.push(kernel_out);
-        let is_png = kernel_out
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+        let is_png = kernel_out.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
         if !is_png {
             return Err(Failure::usage(format!(
                 "{}: --kernel-out writes a 16-bit PNG; give a .png path",
