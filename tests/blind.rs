@@ -539,3 +539,39 @@ fn blind_refuses_bad_input_with_exit_2_and_one_line() {
     );
     assert!(!out.exists());
 }
+
+// -------------------------------------------------------------- a real photo
+
+/// Standard deviations of a kernel's mass along columns and rows (pixels).
+fn spread(kernel: &Kernel) -> (f64, f64) {
+    let (mut mx, mut my, mut sxx, mut syy) = (0.0, 0.0, 0.0, 0.0);
+    for (n, v) in kernel.data.iter().enumerate() {
+        let (y, x, v) = ((n / kernel.width) as f64, (n % kernel.width) as f64, *v as f64);
+        mx += x * v;
+        my += y * v;
+        sxx += x * x * v;
+        syy += y * y * v;
+    }
+    ((sxx - mx * mx).sqrt(), (syy - my * my).sqrt())
+}
+
+#[test]
+fn the_real_motion_photo_gives_a_horizontal_streak() {
+    // A photo taken while moving the camera roughly horizontally; no ground
+    // truth, so the checks are the blur's direction and extent.
+    let path = common::data_dir().join("real/clock_motion.png");
+    let decoded = imaging::load(&path, &DecodeOptions::default()).unwrap();
+    let fit = blind::estimate_parametric(&decoded.image, ParametricModel::Motion, &Silent).unwrap();
+    let PsfSpec::Motion { length_px, angle_deg } = fit.spec else {
+        panic!()
+    };
+    assert!(angle_error_deg(angle_deg, 0.0) < 10.0, "{}", fit.spec);
+    assert!((20.0..60.0).contains(&length_px), "{}", fit.spec);
+    let options = KernelOptions {
+        kernel_size: Some(41),
+        region: None,
+    };
+    let estimate = blind::estimate_kernel(&decoded.image, &options, &Silent).unwrap();
+    let (across, down) = spread(&estimate.kernel);
+    assert!(across > 3.0 * down && across > 5.0, "spread {across:.1} x {down:.1} px");
+}

@@ -85,12 +85,13 @@ pub fn estimate_parametric_in(
     progress: &dyn Progress,
 ) -> Result<ParametricEstimate> {
     progress.step("measuring the spectrum", 0.0)?;
+    let region = region.or_else(|| central_region(image));
     let (plane, warnings) = input::luminance(image, region, MIN_SIDE)?;
     let side = plane.width.min(plane.height);
-    // Finer frequency sampling for bigger images (and bigger blurs), while
-    // keeping enough patches to average.
+    // Enough patches to average: 128-point patches from 256 pixels on, which
+    // resolve blurs up to the search ranges below (radius 32, sigma 12.8,
+    // length 64 pixels).
     let patch = match side {
-        s if s >= 1024 => 256,
         s if s >= 256 => 128,
         _ => 64,
     };
@@ -152,6 +153,23 @@ pub fn estimate_parametric_in(
         confidence,
         residual,
         warnings,
+    })
+}
+
+/// Larger images are fitted on a central square of this side: the spectrum
+/// averages at most `spectrum::MAX_PATCHES` patches, which this holds.
+const MAX_WORKING_SIDE: usize = 2048;
+
+fn central_region(image: &Image) -> Option<Region> {
+    if image.width <= MAX_WORKING_SIDE && image.height <= MAX_WORKING_SIDE {
+        return None;
+    }
+    let (width, height) = (image.width.min(MAX_WORKING_SIDE), image.height.min(MAX_WORKING_SIDE));
+    Some(Region {
+        left: (image.width - width) / 2,
+        top: (image.height - height) / 2,
+        width,
+        height,
     })
 }
 
@@ -462,8 +480,8 @@ fn search_1d(
 }
 
 /// Coarse grid of the motion search: angle step (degrees) and length ratio.
-const MOTION_ANGLE_STEP: f64 = 5.0;
-const MOTION_LENGTH_RATIO: f64 = 1.1;
+const MOTION_ANGLE_STEP: f64 = 6.0;
+const MOTION_LENGTH_RATIO: f64 = 1.12;
 /// Distinct coarse basins refined.
 const MOTION_BASINS: usize = 2;
 /// The refinement stops when its angle step falls below this (degrees).

@@ -8,9 +8,9 @@ use rayon::prelude::*;
 use super::input::Plane;
 use crate::fft;
 
-/// Patches are taken at most this many at a time per side's stride choice:
-/// beyond a few hundred, more patches only cost time.
-const MAX_PATCHES: usize = 400;
+/// At most this many patches are averaged (the stride grows to keep under
+/// it): beyond a few hundred, more patches only cost time.
+pub const MAX_PATCHES: usize = 400;
 
 /// Power per frequency of a `size x size` patch, `size / 2 + 1` columns per
 /// row (the real FFT layout), scaled so that white noise of variance s^2 reads s^2.
