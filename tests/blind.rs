@@ -371,6 +371,31 @@ fn bad_input_is_refused_with_a_clear_error_or_warned_about() {
         blind::estimate_parametric(&tiny, ParametricModel::Motion, &Silent).map(|_| ()),
         "too few",
     );
+    // The smallest accepted sizes give finite best efforts.
+    let (small, _) = crop("coffee__motion_l15_a30__noisy");
+    let corner = |n: usize| {
+        Image::from_planes(
+            n,
+            n,
+            small
+                .planes
+                .iter()
+                .map(|p| (0..n * n).map(|i| p[(i / n) * small.width + i % n]).collect())
+                .collect(),
+        )
+    };
+    for model in [
+        ParametricModel::Disk,
+        ParametricModel::Gaussian,
+        ParametricModel::Motion,
+    ] {
+        let fit = blind::estimate_parametric(&corner(64), model, &Silent).unwrap();
+        assert!(fit.confidence.is_finite() && fit.residual.is_finite(), "{}", fit.spec);
+        fit.spec.kernel().unwrap();
+    }
+    let estimate = blind::estimate_kernel(&corner(40), &KernelOptions::default(), &Silent).unwrap();
+    assert!(estimate.size_suggested && estimate.size <= 13, "{}", estimate.size);
+    assert!(estimate.kernel.data.iter().all(|v| v.is_finite()));
     // Non-finite samples.
     let mut broken = image.clone();
     broken.planes[0][5] = f32::NAN;
