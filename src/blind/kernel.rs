@@ -124,9 +124,11 @@ fn checked_size(n: usize, plane: &Plane) -> Result<usize> {
 /// PSF, and a support larger than the blur costs time, not quality: the
 /// small-support cleanup empties the margin).
 pub fn suggest_kernel_size(image: &Image, progress: &dyn Progress) -> Result<usize> {
+    progress.step("suggesting a size", 0.0)?;
     let (plane, _) = input::luminance(image, central_crop(image), MIN_SIDE)?;
-    let _ = progress;
-    suggest_for(&plane)
+    let size = suggest_for(&plane)?;
+    progress.report("suggesting a size", 1.0);
+    Ok(size)
 }
 
 /// The smallest suggested kernel side.
