@@ -90,15 +90,7 @@ pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize) -> f64 {
                     }
                 }
             }
-            if ssd < best {
-                best = ssd;
-                if std::env::var("SHOW_SHIFT").is_ok() {
-                    eprintln!(
-                        "shift {dy} {dx} psnr {:.2}",
-                        10.0 * (((h - 2 * reach) * (w - 2 * reach) * image.planes.len()) as f64 / ssd).log10()
-                    );
-                }
-            }
+            best = best.min(ssd);
         }
     }
     best
