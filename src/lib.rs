@@ -2,6 +2,7 @@
 //! deconvolution, metrics) behind the `unblur` editor and command line.
 
 pub mod app;
+pub mod blind;
 pub mod deconv;
 pub mod engine;
 pub mod error;

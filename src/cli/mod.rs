@@ -2,6 +2,7 @@
 //! line on stderr and exit code 2 for bad usage or input, 1 otherwise.
 
 mod bench;
+mod blind;
 mod deconv;
 mod editor;
 mod metrics;
@@ -31,6 +32,8 @@ struct Cli {
 enum Command {
     /// Deconvolve an image with a known PSF.
     Deconv(deconv::Args),
+    /// Estimate the blur from the image alone, then deblur.
+    Blind(blind::Args),
     /// Render a PSF as an image.
     Psf(psf::Args),
     /// PSNR and SSIM of an image against a reference.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Some(Command::Deconv(args)) => deconv::run(&args),
+        Some(Command::Blind(args)) => blind::run(&args),
         Some(Command::Psf(args)) => psf::run(&args),
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),

@@ -16,7 +16,7 @@ use std::str::FromStr;
 pub use auto::SpectrumModel;
 pub use boundary::{Boundary, Layout, looks_periodic};
 pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
-pub use operators::{otf, place_kernel};
+pub use operators::{gradient, gradient_adjoint, gradient_energy, otf, place_kernel};
 pub use rl::richardson_lucy;
 pub use spectral::Prepared;
 pub use tv::{total_variation, tv_penalty};
