@@ -368,3 +368,58 @@ fn the_binary_renders_the_sample_under_xvfb() {
     }
     assert!(levels.len() > 1000, "only {} distinct colours", levels.len());
 }
+
+#[test]
+fn estimate_sets_the_sliders_and_estimate_kernel_makes_an_editable_kernel() {
+    if !adapter_or_skip() {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let mut harness = editor(state.path(), vec![]);
+    settle(&mut harness);
+    harness
+        .get_by_role_and_label(Role::Slider, "Radius")
+        .set_value_accesskit(3.0);
+    settle(&mut harness);
+    // The sample was blurred by a disk of radius 6.
+    harness.get_by_label("Estimate").click();
+    settle(&mut harness);
+    let estimated = radius(&harness);
+    assert!((estimated - 6.0).abs() <= 0.6, "estimated radius {estimated}");
+    harness.get_by_label("Undo").click();
+    settle(&mut harness);
+    assert_eq!(radius(&harness), 3.0);
+
+    harness.get_by_label("Estimate kernel").click();
+    settle(&mut harness);
+    let id = active_result(&harness);
+    let psf = harness.state().state().unwrap().params(id).unwrap().psf.clone();
+    assert_eq!(psf.model, unblur::app::PsfModel::File);
+    let file = psf.file.unwrap();
+    assert!(file.starts_with(state.path()), "{}", file.display());
+    let kernel = unblur::psf::Kernel::from_file(&file).unwrap();
+    assert!(kernel.width >= 5 && kernel.height >= 5);
+    assert!(harness.state().layer_error(id).is_none());
+    let quality = harness.state().layer_quality(id).unwrap();
+    assert!(
+        quality.psnr_db > 21.0,
+        "free-form kernel result: {} dB",
+        quality.psnr_db
+    );
+
+    // Thresholding writes an edited copy and points the layer at it.
+    harness.get_by_label("Apply").click();
+    settle(&mut harness);
+    let edited = harness
+        .state()
+        .state()
+        .unwrap()
+        .params(id)
+        .unwrap()
+        .psf
+        .file
+        .clone()
+        .unwrap();
+    assert_ne!(edited, file);
+    assert!(edited.exists());
+}

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::blind::Region;
 use crate::deconv::Applied;
 use crate::imaging::{BitDepth, Image, SpaceChoice};
 use crate::metrics::Quality;
@@ -226,6 +227,15 @@ pub struct Document {
     pub spectrum: Option<(TextureHandle, usize)>,
     /// The PSF picture and the spec it shows.
     pub psf_texture: Option<(String, TextureHandle)>,
+    /// The rectangle blind estimation works on (image pixels), and whether
+    /// dragging in the viewer draws it instead of panning.
+    pub region: Option<Region>,
+    pub drawing_region: bool,
+    pub region_anchor: Option<(f32, f32)>,
+    /// The free-form kernel side asked for (`None`: suggested).
+    pub kernel_size: Option<usize>,
+    /// Kernel edits: weights below this fraction of the peak are removed.
+    pub kernel_threshold: f64,
 }
 
 /// Textures shrink when minified (mipmaps) and show honest pixels when
@@ -261,6 +271,11 @@ impl Document {
             worker: PreviewWorker::new(ctx, gpu),
             spectrum: None,
             psf_texture: None,
+            region: None,
+            drawing_region: false,
+            region_anchor: None,
+            kernel_size: None,
+            kernel_threshold: 0.05,
         };
         document.upload_source(ctx);
         document

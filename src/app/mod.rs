@@ -5,6 +5,7 @@
 
 mod display;
 mod document;
+mod estimate;
 mod io;
 mod panels;
 mod params;
@@ -75,6 +76,12 @@ enum Pending {
         job: Job<Option<PathBuf>>,
         purpose: Pick,
     },
+    /// A blind PSF estimate for a document's result layer.
+    Estimate {
+        document: u64,
+        layer: LayerId,
+        job: Job<estimate::Estimated>,
+    },
 }
 
 impl Pending {
@@ -82,6 +89,7 @@ impl Pending {
         match self {
             Pending::Load { job, .. } | Pending::Reload { job, .. } => Some(&job.progress),
             Pending::Export(job) => Some(&job.progress),
+            Pending::Estimate { job, .. } => Some(&job.progress),
             Pending::Pick { .. } => None,
         }
     }
@@ -91,6 +99,7 @@ impl Pending {
             Pending::Load { job, .. } | Pending::Reload { job, .. } => &job.label,
             Pending::Export(job) => &job.label,
             Pending::Pick { job, .. } => &job.label,
+            Pending::Estimate { job, .. } => &job.label,
         }
     }
 }
@@ -387,6 +396,11 @@ impl App {
                     Some(Ok(path)) => self.info(format!("exported {}", path.display())),
                     Some(Err(error)) => self.error(format!("export failed: {error}")),
                 },
+                Pending::Estimate { document, layer, job } => match job.poll() {
+                    None => self.pending.push(Pending::Estimate { document, layer, job }),
+                    Some(Ok(estimated)) => self.apply_estimate(document, layer, estimated),
+                    Some(Err(error)) => self.error(format!("estimation: {error}")),
+                },
                 Pending::Pick { job, purpose } => match job.poll() {
                     None => self.pending.push(Pending::Pick { job, purpose }),
                     Some(Ok(Some(path))) => self.picked(ctx, purpose, path),
@@ -415,6 +429,101 @@ impl App {
                     params.psf.file = Some(path);
                 }
             }
+        }
+    }
+
+    /// Estimates the active result's PSF from the image (or the drawn
+    /// region) on a job thread: a parametric fit for the chosen model, or a
+    /// free-form kernel when `free_form`.
+    pub fn estimate_psf(&mut self, ctx: &egui::Context, free_form: bool) {
+        let kernels = self.state_dir.kernels_dir();
+        let Some(document) = self.document() else {
+            return;
+        };
+        let Some(layer) = document.state.active_result() else {
+            return self.error("add a result layer first");
+        };
+        let model = document.state.params(layer).map_or(PsfModel::Disk, |p| p.psf.model);
+        let (image, region, size, id) = (
+            document.source.image.clone(),
+            document.region,
+            document.kernel_size,
+            document.id,
+        );
+        let job = if free_form {
+            Job::spawn("estimating the kernel", ctx, move |progress| {
+                estimate::free_form(&image, size, region, &kernels, progress)
+            })
+        } else {
+            Job::spawn("estimating the PSF", ctx, move |progress| {
+                estimate::parametric(&image, model, region, progress)
+            })
+        };
+        self.pending.push(Pending::Estimate {
+            document: id,
+            layer,
+            job,
+        });
+    }
+
+    fn apply_estimate(&mut self, document: u64, layer: LayerId, estimated: estimate::Estimated) {
+        let Some(doc) = self.documents.iter_mut().find(|d| d.id == document) else {
+            return;
+        };
+        let Some(params) = doc.state.params_mut(layer) else {
+            return self.error("the layer the estimate was for is gone");
+        };
+        let (text, warnings) = match estimated {
+            estimate::Estimated::Parametric(spec, confidence, warnings) => {
+                params.psf.set_from_spec(&spec);
+                (
+                    format!("estimated {spec} (confidence {:.0}%)", confidence * 100.0),
+                    warnings,
+                )
+            }
+            estimate::Estimated::Kernel(path, warnings) => {
+                params.psf.model = PsfModel::File;
+                params.psf.file = Some(path);
+                (
+                    "estimated a free-form kernel: edit it in the PSF panel".to_string(),
+                    warnings,
+                )
+            }
+        };
+        self.info(text);
+        for warning in warnings {
+            self.error(format!("estimation: {warning}"));
+        }
+    }
+
+    /// Replaces the active result's kernel file by an edited copy: weights
+    /// under the threshold removed, or one pixel erased.
+    fn edit_kernel(&mut self, erase: Option<(usize, usize)>) {
+        let kernels = self.state_dir.kernels_dir();
+        let Some(document) = self.document_mut() else {
+            return;
+        };
+        let threshold = if erase.is_some() {
+            0.0
+        } else {
+            document.kernel_threshold
+        };
+        let Some(id) = document.state.active_result() else {
+            return;
+        };
+        let Some(params) = document.state.params_mut(id) else {
+            return;
+        };
+        let Some(path) = params.psf.file.clone() else {
+            return;
+        };
+        let outcome = crate::psf::Kernel::from_file(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|kernel| estimate::edit_kernel(&kernel, threshold, erase))
+            .and_then(|kernel| estimate::save_kernel(&kernel, &kernels, "edited"));
+        match outcome {
+            Ok(edited) => params.psf.file = Some(edited),
+            Err(error) => self.error(format!("kernel edit: {error}")),
         }
     }
 

@@ -443,8 +443,79 @@ fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
             if ui.button("Choose kernel…").clicked() {
                 actions.push(Action::PickKernel);
             }
+            if params.psf.file.is_some() {
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::Slider::new(&mut document.kernel_threshold, 0.0..=0.5)
+                            .text("Threshold")
+                            .max_decimals(2),
+                    )
+                    .on_hover_text("Remove kernel weights below this fraction of its peak");
+                    if ui.button("Apply").clicked() {
+                        actions.push(Action::EditKernel(None));
+                    }
+                });
+                ui.weak("Click a pixel of the PSF below to erase it.");
+            }
         }
     }
+
+    // Blind estimation: from the whole image or a drawn region.
+    ui.horizontal(|ui| {
+        let parametric = params.psf.model != PsfModel::File;
+        if ui
+            .add_enabled(parametric, egui::Button::new("Estimate"))
+            .on_hover_text("Fit this PSF model to the image (or the region) and set the sliders")
+            .clicked()
+        {
+            actions.push(Action::Estimate(false));
+        }
+        if ui
+            .button("Estimate kernel")
+            .on_hover_text("Estimate a free-form kernel (camera shake) from the image or the region")
+            .clicked()
+        {
+            actions.push(Action::Estimate(true));
+        }
+    });
+    ui.horizontal(|ui| {
+        let mut auto = document.kernel_size.is_none();
+        ui.checkbox(&mut auto, "Auto size");
+        let mut size = document.kernel_size.unwrap_or(31);
+        ui.add_enabled(
+            !auto,
+            egui::Slider::new(&mut size, 5..=101).text("Kernel size").suffix(" px"),
+        );
+        document.kernel_size = (!auto).then_some(size | 1);
+    });
+    ui.horizontal(|ui| {
+        let label = if document.drawing_region {
+            "Drawing: drag on the image"
+        } else {
+            "Draw region"
+        };
+        if ui
+            .selectable_label(document.drawing_region, label)
+            .on_hover_text("Estimation works best on a textured region")
+            .clicked()
+        {
+            document.drawing_region = !document.drawing_region;
+            document.compare = Compare::Single;
+        }
+        if let Some(region) = document.region {
+            ui.weak(format!(
+                "{}x{} at {},{}",
+                region.width, region.height, region.left, region.top
+            ));
+            if ui
+                .small_button("clear")
+                .on_hover_text("Estimate from the whole image")
+                .clicked()
+            {
+                document.region = None;
+            }
+        }
+    });
 
     ui.separator();
     ui.heading("Output");
@@ -514,11 +585,15 @@ fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
     }
 
     ui.separator();
-    psf_and_spectrum(document, ui, active);
+    if let Some(erase) = psf_and_spectrum(document, ui, active) {
+        actions.push(Action::EditKernel(Some(erase)));
+    }
     apply_actions(app, ctx, actions);
 }
 
 enum Action {
+    Estimate(bool),
+    EditKernel(Option<(usize, usize)>),
     Space(SpaceChoice),
     PickKernel,
     AddResult,
@@ -531,6 +606,8 @@ enum Action {
 fn apply_actions(app: &mut App, ctx: &egui::Context, actions: Vec<Action>) {
     for action in actions {
         match action {
+            Action::Estimate(free_form) => app.estimate_psf(ctx, free_form),
+            Action::EditKernel(erase) => app.edit_kernel(erase),
             Action::Space(space) => app.set_space(ctx, space),
             Action::PickKernel => app.pick_file(ctx, Pick::Kernel),
             Action::AddResult => {
@@ -644,10 +721,10 @@ fn iterations_slider(ui: &mut egui::Ui, value: &mut Option<usize>, shown: Option
 }
 
 /// The PSF drawn large, and the spectrum with the PSF's zero pattern.
-fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId) {
-    let Some(params) = document.state.params(active).cloned() else {
-        return;
-    };
+/// Returns the kernel pixel (row, column) clicked to erase it.
+fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId) -> Option<(usize, usize)> {
+    let params = document.state.params(active).cloned()?;
+    let mut erase = None;
     let ctx = ui.ctx().clone();
     let side = (ui.available_width() - 8.0).clamp(120.0, 280.0);
     // The PSF needs less room than the spectrum: a glance at its shape.
@@ -663,7 +740,7 @@ fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId)
                 document.psf_texture = Some((key, texture));
             }
             if let Some((_, texture)) = &document.psf_texture {
-                let (rect, _) = ui.allocate_exact_size(Vec2::splat(psf_side), Sense::hover());
+                let (rect, response) = ui.allocate_exact_size(Vec2::splat(psf_side), Sense::click());
                 ui.painter().rect_filled(rect, 0.0, Color32::BLACK);
                 let aspect = kernel.width as f32 / kernel.height as f32;
                 let size = if aspect >= 1.0 {
@@ -671,9 +748,18 @@ fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId)
                 } else {
                     vec2(psf_side * aspect, psf_side)
                 };
+                let picture = egui::Rect::from_center_size(rect.center(), size);
+                if params.psf.model == PsfModel::File
+                    && let Some(at) = response.interact_pointer_pos().filter(|_| response.clicked())
+                    && picture.contains(at)
+                {
+                    let col = ((at.x - picture.left()) / picture.width() * kernel.width as f32) as usize;
+                    let row = ((at.y - picture.top()) / picture.height() * kernel.height as f32) as usize;
+                    erase = Some((row.min(kernel.height - 1), col.min(kernel.width - 1)));
+                }
                 ui.painter().image(
                     texture.id(),
-                    egui::Rect::from_center_size(rect.center(), size),
+                    picture,
                     egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
                     Color32::WHITE,
                 );
@@ -697,6 +783,7 @@ fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId)
         );
         super::spectrum::draw_psf_zeros(ui.painter(), rect, *spectrum_side, &params.psf);
     }
+    erase
 }
 
 fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
@@ -714,7 +801,25 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
                 return None;
             }
             let texture = document.texture(selected);
-            let (_, hover) = view::image_panel(ui, rect, &mut document.view, image_size, texture, "single");
+            let drawing = document.drawing_region;
+            let (response, hover) =
+                view::image_panel_with(ui, rect, &mut document.view, image_size, texture, "single", !drawing);
+            if drawing {
+                draw_region(document, &response, rect);
+            }
+            if let Some(region) = document.region {
+                let corner = |x: usize, y: usize| document.view.to_screen(rect, egui::pos2(x as f32, y as f32));
+                let shown = egui::Rect::from_min_max(
+                    corner(region.left, region.top),
+                    corner(region.left + region.width, region.top + region.height),
+                );
+                ui.painter_at(rect).rect_stroke(
+                    shown,
+                    0.0,
+                    egui::Stroke::new(2.0, Color32::from_rgb(255, 190, 40)),
+                    egui::StrokeKind::Middle,
+                );
+            }
             overlay_quality(document, ui, rect, selected);
             hover
         }
@@ -793,6 +898,29 @@ fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
             document.compare = Compare::SideBySide(layers);
             hover
         }
+    }
+}
+
+/// Dragging in the viewer draws the estimation region.
+fn draw_region(document: &mut Document, response: &egui::Response, rect: egui::Rect) {
+    let (width, height) = (document.source.image.width, document.source.image.height);
+    let at = |p: egui::Pos2| {
+        let q = document.view.to_image(rect, p);
+        (q.x, q.y)
+    };
+    if response.drag_started()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        document.region_anchor = Some(at(p));
+    }
+    if response.dragged()
+        && let (Some(anchor), Some(p)) = (document.region_anchor, response.interact_pointer_pos())
+    {
+        document.region = super::estimate::region_between(anchor, at(p), width, height);
+    }
+    if response.drag_stopped() {
+        document.region_anchor = None;
+        document.drawing_region = false;
     }
 }
 

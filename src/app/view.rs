@@ -57,8 +57,8 @@ impl View {
     }
 
     /// Applies wheel zoom (around the cursor) and drag panning.
-    fn interact(&mut self, response: &egui::Response, ui: &egui::Ui, panel: Rect) {
-        if response.dragged() {
+    fn interact(&mut self, response: &egui::Response, ui: &egui::Ui, panel: Rect, pan: bool) {
+        if pan && response.dragged() {
             self.fit = false;
             self.center -= response.drag_delta() / self.zoom;
         }
@@ -107,9 +107,23 @@ pub fn image_panel(
     texture: Option<TextureId>,
     id_salt: &str,
 ) -> (egui::Response, Option<Hover>) {
+    image_panel_with(ui, rect, view, size, texture, id_salt, true)
+}
+
+/// `image_panel`, with dragging left to the caller when `pan` is false (to
+/// draw a region).
+pub fn image_panel_with(
+    ui: &mut egui::Ui,
+    rect: Rect,
+    view: &mut View,
+    size: Vec2,
+    texture: Option<TextureId>,
+    id_salt: &str,
+    pan: bool,
+) -> (egui::Response, Option<Hover>) {
     let response = ui.interact(rect, ui.scope_id().with(id_salt), Sense::click_and_drag());
     view.settle(size, rect.size());
-    view.interact(&response, ui, rect);
+    view.interact(&response, ui, rect, pan);
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::from_gray(24));
     let image_rect = Rect::from_min_max(view.to_screen(rect, Pos2::ZERO), view.to_screen(rect, size.to_pos2()));
