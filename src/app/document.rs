@@ -204,7 +204,6 @@ pub struct Computed {
 /// A second shot for two-image separation.
 pub struct SecondShot {
     pub path: PathBuf,
-    pub image: Arc<Image>,
 }
 
 pub struct Document {

@@ -981,10 +981,10 @@ fn status_bar(app: &mut App, ui: &mut egui::Ui) {
                 }
             }
         }
-        if let Some(index) = cancel {
-            if let Some(progress) = app.pending[index].progress() {
-                progress.cancel.cancel();
-            }
+        if let Some(index) = cancel
+            && let Some(progress) = app.pending[index].progress()
+        {
+            progress.cancel.cancel();
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             ui.weak(format!("GPU: {}", app.gpu_note));

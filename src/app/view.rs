@@ -48,11 +48,11 @@ impl View {
         self.zoom = zoom.clamp(MIN_ZOOM, MAX_ZOOM);
     }
 
-    pub fn to_screen(&self, panel: Rect, image_point: Pos2) -> Pos2 {
+    pub fn to_screen(self, panel: Rect, image_point: Pos2) -> Pos2 {
         panel.center() + (image_point - self.center) * self.zoom
     }
 
-    pub fn to_image(&self, panel: Rect, screen_point: Pos2) -> Pos2 {
+    pub fn to_image(self, panel: Rect, screen_point: Pos2) -> Pos2 {
         self.center + (screen_point - panel.center()) / self.zoom
     }
 
@@ -148,7 +148,7 @@ pub fn image_panel_with(
     }
     let hover = response.hover_pos().and_then(|p| {
         let point = view.to_image(rect, p);
-        (point.x >= 0.0 && point.y >= 0.0 && point.x < size.x && point.y < size.y).then(|| Hover {
+        (point.x >= 0.0 && point.y >= 0.0 && point.x < size.x && point.y < size.y).then_some(Hover {
             x: point.x as usize,
             y: point.y as usize,
         })
