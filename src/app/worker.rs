@@ -250,7 +250,6 @@ fn run(queue: &(Mutex<Queue>, Condvar), replies: &Sender<Reply>, ctx: &egui::Con
             Ok((rendered, shown)) => Outcome::Done(rendered, shown),
             Err(error) => Outcome::Failed(error),
         };
-        queue.0.lock().unwrap_or_else(|p| p.into_inner()).running = None;
         // A cancelled preview was superseded: its newer request follows.
         if !progress.is_cancelled() {
             let reply = Reply {
@@ -278,6 +277,8 @@ fn run(queue: &(Mutex<Queue>, Condvar), replies: &Sender<Reply>, ctx: &egui::Con
                 }
             }
         }
+        // Idle only now: the readback above belongs to this request.
+        queue.0.lock().unwrap_or_else(|p| p.into_inner()).running = None;
         ctx.request_repaint();
     }
 }
