@@ -1,0 +1,263 @@
+//! Two-image semi-reflection separation ("Efficient separation of
+//! convolutive image mixtures", ICA 2006, with the fit improved).
+//!
+//! Two shots through glass, each focused on one layer, are convolutive
+//! mixtures m1 = s1 + a12 * s2, m2 = a21 * s1 + s2, with a12, a21 attenuated
+//! defocus blurs. The pipeline: register the shots (phase correlation),
+//! take a bounded crop of their luminance, transform it with a short-time
+//! Fourier transform so each frequency channel is an instantaneous 2x2
+//! mixture, separate every channel by sparse ICA (relative Newton), rank the
+//! channels by how much sparser they became, fit an attenuated Gaussian per
+//! cross term to the measured gains with the window's smoothing modelled,
+//! grow the window with the fitted blur, and invert the whole image with
+//! the fitted transfers. Estimation cost does not grow with image size; the
+//! inverse is four FFTs per colour channel.
+
+mod blur_fit;
+mod ica;
+mod inverse;
+mod ranking;
+mod registration;
+mod stft;
+
+use rayon::prelude::*;
+
+pub use blur_fit::{CrossBlur, axis_transfer};
+pub use inverse::{DET_REGULARIZATION, Transfer, unmix};
+pub use registration::Registration;
+
+use crate::error::{Error, Result};
+use crate::imaging::Image;
+use crate::jobs::Progress;
+
+/// Options of a separation.
+#[derive(Clone, Debug, Default)]
+pub struct SeparateOptions {
+    /// STFT window side in pixels; `None` chooses it from the fitted blur.
+    pub window: Option<usize>,
+}
+
+/// What the separation found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// How M1 holds layer 2 (a12) and M2 holds layer 1 (a21).
+    pub blur_12: CrossBlur,
+    pub blur_21: CrossBlur,
+    /// STFT window side used for the final fit, in pixels.
+    pub window: usize,
+    /// Translation (dx, dy) px applied to M2 to align it with M1.
+    pub shift_px: (f64, f64),
+    /// Channels that entered each fit.
+    pub channels_used: [usize; 2],
+}
+
+/// The two layers (each of the inputs' size, in M1's frame) and the report.
+#[derive(Clone, Debug)]
+pub struct Separation {
+    /// Layer 1: in focus in M1; layer 2: in focus in M2.
+    pub layers: [Image; 2],
+    pub report: Report,
+}
+
+/// Side of the square crop the blur is estimated on: big enough for
+/// thousands of STFT samples per channel, bounded so estimation cost does
+/// not grow with the image.
+const ESTIMATION_SIDE: usize = 512;
+/// Window sides tried, and the window needed per pixel of blur width: the
+/// measurable band (gain above a few percent) must span several channels.
+const WINDOWS: [usize; 6] = [16, 24, 32, 48, 64, 96];
+const WINDOW_PER_SIGMA: f64 = 16.0;
+/// First window, before any blur is known.
+const FIRST_WINDOW: usize = 32;
+/// Windows per crop side at least (enough patches per channel).
+const PATCHES_PER_SIDE: usize = 3;
+/// Channels whose separation did not make them sparser by at least this
+/// much (ranking score above it) do not enter the fit.
+const RANK_LIMIT: f64 = 0.995;
+
+/// Separates the pair of shots `m1` (focused on layer 1) and `m2` (focused on
+/// layer 2): registration, estimation on a bounded crop, then the inverse.
+pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress: &dyn Progress) -> Result<Separation> {
+    check_pair(m1, m2)?;
+    let lum1 = luminance(m1);
+    let lum2 = luminance(m2);
+    check_not_blank(&lum1, "M1")?;
+    check_not_blank(&lum2, "M2")?;
+    progress.step("Registering", 0.0)?;
+    let registration = registration::register(&lum1, &lum2, m1.height, m1.width)?;
+    let report = estimate(&lum1, &lum2, m1.height, m1.width, &registration, options, progress)?;
+    let layers = unmix(
+        m1,
+        m2,
+        &Transfer::Gaussian(report.blur_12),
+        &Transfer::Gaussian(report.blur_21),
+        report.shift_px,
+        progress,
+    )?;
+    Ok(Separation { layers, report })
+}
+
+fn check_pair(m1: &Image, m2: &Image) -> Result<()> {
+    if m1.channels() != m2.channels() {
+        return Err(Error::bad_parameter(format!(
+            "M1 has {} colour channels but M2 has {}: both shots must be gray or both colour",
+            m1.channels(),
+            m2.channels()
+        )));
+    }
+    for (name, image) in [("M1", m1), ("M2", m2)] {
+        if image.width < 32 || image.height < 32 {
+            return Err(Error::bad_parameter(format!(
+                "{name} is {}x{}: separation needs at least 32x32 pixels",
+                image.width, image.height
+            )));
+        }
+        if image.planes.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(Error::bad_parameter(format!("{name} holds non-finite values")));
+        }
+    }
+    Ok(())
+}
+
+/// The mean of the colour planes.
+fn luminance(image: &Image) -> Vec<f32> {
+    if image.channels() == 1 {
+        return image.planes[0].clone();
+    }
+    let scale = 1.0 / image.channels() as f32;
+    let mut out = vec![0.0f32; image.pixel_count()];
+    out.par_iter_mut().enumerate().for_each(|(i, v)| {
+        *v = image.planes.iter().map(|p| p[i]).sum::<f32>() * scale;
+    });
+    out
+}
+
+/// Relative standard deviation below which an image counts as blank.
+const BLANK_CONTRAST: f64 = 1e-4;
+
+fn check_not_blank(plane: &[f32], name: &str) -> Result<()> {
+    let n = plane.len() as f64;
+    let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = plane.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    if var.sqrt() <= BLANK_CONTRAST * mean.abs().max(1.0) {
+        return Err(Error::bad_parameter(format!("{name} is blank (uniform): nothing to separate")));
+    }
+    Ok(())
+}
+
+/// Estimates both cross blurs from the luminance planes of the shots.
+fn estimate(
+    lum1: &[f32],
+    lum2: &[f32],
+    height: usize,
+    width: usize,
+    registration: &Registration,
+    options: &SeparateOptions,
+    progress: &dyn Progress,
+) -> Result<Report> {
+    let (c1, c2, ch, cw) = registration.estimation_crops(lum1, lum2, height, width, ESTIMATION_SIDE);
+    let largest = (ch.min(cw) - 1) / PATCHES_PER_SIDE;
+    let fits = |window: usize| -> Result<Option<(CrossBlur, CrossBlur, [usize; 2])>> {
+        let (m12, m21) = measure(&c1, &c2, ch, cw, window, progress)?;
+        Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
+            (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
+            _ => None,
+        })
+    };
+    let mut window = match options.window {
+        Some(w) => w,
+        None => FIRST_WINDOW.min(largest.max(WINDOWS[0])),
+    };
+    if window < 8 || window > ch.min(cw) {
+        return Err(Error::bad_parameter(format!(
+            "--window {window}: must be between 8 and the image's smaller side ({})",
+            ch.min(cw)
+        )));
+    }
+    let mut found = fits(window)?;
+    if options.window.is_none()
+        && let Some((b12, b21, _)) = found
+    {
+        let sigma = [b12.sigma_x_px, b12.sigma_y_px, b21.sigma_x_px, b21.sigma_y_px]
+            .into_iter()
+            .fold(0.0f64, f64::max);
+        let needed = WINDOWS
+            .iter()
+            .copied()
+            .find(|&w| w as f64 >= WINDOW_PER_SIGMA * sigma)
+            .unwrap_or(WINDOWS[WINDOWS.len() - 1])
+            .min(largest.max(WINDOWS[0]));
+        if needed != window {
+            window = needed;
+            found = fits(window)?;
+        }
+    }
+    let Some((blur_12, blur_21, channels_used)) = found else {
+        return Err(Error::bad_parameter(
+            "the two images do not separate: no frequency channel shows two independent layers",
+        ));
+    };
+    Ok(Report {
+        blur_12,
+        blur_21,
+        window,
+        shift_px: registration.shift_px,
+        channels_used,
+    })
+}
+
+/// Per-channel gains of both cross terms from a `window`-sided STFT of the
+/// crops' differences.
+fn measure(
+    c1: &[f32],
+    c2: &[f32],
+    height: usize,
+    width: usize,
+    window: usize,
+    progress: &dyn Progress,
+) -> Result<(Vec<blur_fit::Measurement>, Vec<blur_fit::Measurement>)> {
+    progress.step("Transforming", 0.0)?;
+    let (dx1, dy1) = stft::differences(c1, height, width);
+    let (dx2, dy2) = stft::differences(c2, height, width);
+    let hop = (window / 4).max(1);
+    let channels = stft::transform(&[(&dx1, &dx2), (&dy1, &dy2)], height - 1, width - 1, window, hop);
+    const BATCHES: usize = 16;
+    let per_batch = channels.bins.len().div_ceil(BATCHES);
+    let mut m12 = Vec::new();
+    let mut m21 = Vec::new();
+    for (b, range) in (0..channels.bins.len()).step_by(per_batch.max(1)).enumerate() {
+        progress.step(&format!("Separating ({window} px)"), b as f32 / BATCHES as f32)?;
+        let end = (range + per_batch).min(channels.bins.len());
+        let found: Vec<_> = (range..end)
+            .into_par_iter()
+            .filter_map(|c| {
+                let (x1, x2) = channels.channel(c);
+                let unmixing = ica::separate_channel(x1, x2)?;
+                if ranking::score(x1, x2, unmixing.matrix) > RANK_LIMIT {
+                    return None;
+                }
+                let gains = unmixing.cross_gains()?;
+                let (ky, kx) = channels.bins[c];
+                Some((
+                    blur_fit::Measurement {
+                        ky,
+                        kx,
+                        gain: gains.a12,
+                        variance: gains.a12_variance,
+                    },
+                    blur_fit::Measurement {
+                        ky,
+                        kx,
+                        gain: gains.a21,
+                        variance: gains.a21_variance,
+                    },
+                ))
+            })
+            .collect();
+        for (a, b) in found {
+            m12.push(a);
+            m21.push(b);
+        }
+    }
+    Ok((m12, m21))
+}

@@ -1,0 +1,190 @@
+//! Registration of the two shots by phase correlation (translation), on a
+//! bounded central crop so its cost does not grow with the image.
+
+use crate::error::{Error, Result};
+use crate::fft::{self, Complex32};
+
+/// Side of the central crop phase correlation runs on.
+const REGISTRATION_SIDE: usize = 1024;
+/// Width (px) of the Gaussian the correlation peak is smoothed to: a
+/// sampled Gaussian's log is a parabola, so three samples locate it to a
+/// small fraction of a pixel (a raw phase-correlation peak is a sinc, which
+/// a parabola fits with a bias of up to a few tenths of a pixel).
+const PEAK_SIGMA_PX: f64 = 1.0;
+/// Sub-pixel fractions below this are taken as zero: the two layers' cross
+/// terms move the peak by up to about 0.15 px on aligned shots, and a
+/// spurious shift of that size leaks each layer into the other.
+const SUBPIXEL_DEADBAND_PX: f64 = 0.2;
+/// The correlation peak must stand this many times above the surface's RMS;
+/// unrelated images give 4-6, shots of one scene hundreds.
+const PEAK_TO_RMS: f64 = 10.0;
+
+/// How M2 moves onto M1: aligned(x) = M2(x - shift).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Registration {
+    /// Translation (dx, dy) in pixels.
+    pub shift_px: (f64, f64),
+}
+
+/// A `side_h x side_w` crop of `plane` centred on (cy, cx), under a Hann taper
+/// and with its mean removed.
+fn tapered_crop(plane: &[f32], width: usize, top: usize, left: usize, h: usize, w: usize) -> Vec<f32> {
+    let taper_y = super::stft::hann(h);
+    let taper_x = super::stft::hann(w);
+    let mut out: Vec<f32> = (0..h * w).map(|i| plane[(top + i / w) * width + left + i % w]).collect();
+    let mean = out.iter().map(|&v| v as f64).sum::<f64>() / out.len() as f64;
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = (*v - mean as f32) * taper_y[i / w] * taper_x[i % w];
+    }
+    out
+}
+
+/// Finds the translation that aligns `lum2` (`height x width`) onto `lum1`.
+pub fn register(lum1: &[f32], lum2: &[f32], height: usize, width: usize) -> Result<Registration> {
+    let h = height.min(REGISTRATION_SIDE);
+    let w = width.min(REGISTRATION_SIDE);
+    let (top, left) = ((height - h) / 2, (width - w) / 2);
+    let c1 = tapered_crop(lum1, width, top, left, h, w);
+    let c2 = tapered_crop(lum2, width, top, left, h, w);
+    let plan = fft::plan(h, w);
+    let f1 = plan.forward(&c1);
+    let f2 = plan.forward(&c2);
+    let signed = |k: usize, n: usize| if k > n / 2 { k as f64 - n as f64 } else { k as f64 };
+    let mut cross: Vec<Complex32> = f1
+        .iter()
+        .zip(&f2)
+        .enumerate()
+        .map(|(i, (a, b))| {
+            let c = a * b.conj();
+            let norm = c.norm();
+            if norm <= 1e-20 {
+                return Complex32::default();
+            }
+            let (ky, kx) = plan.coordinates(i);
+            let wy = std::f64::consts::TAU * signed(ky, h) / h as f64;
+            let wx = std::f64::consts::TAU * kx as f64 / w as f64;
+            let smooth = (-0.5 * PEAK_SIGMA_PX * PEAK_SIGMA_PX * (wx * wx + wy * wy)).exp() as f32;
+            c * (smooth / norm)
+        })
+        .collect();
+    let mut surface = vec![0.0f32; h * w];
+    plan.inverse_destroying(&mut cross, &mut surface);
+    let (peak_index, peak) = surface
+        .iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+    let rms = (surface.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / surface.len() as f64).sqrt();
+    if !(peak as f64 > PEAK_TO_RMS * rms) {
+        return Err(Error::bad_parameter(
+            "cannot register M2 onto M1: the shots do not show the same scene",
+        ));
+    }
+    let (py, px) = (peak_index / w, peak_index % w);
+    // Parabola through the logs of the peak and its neighbours, per axis.
+    let at = |y: usize, x: usize| (surface[(y % h) * w + x % w] as f64).max(peak as f64 * 1e-6).ln();
+    let refine = |minus: f64, centre: f64, plus: f64| {
+        let denominator = minus - 2.0 * centre + plus;
+        if denominator < 0.0 {
+            (0.5 * (minus - plus) / denominator).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        }
+    };
+    let deadband = |f: f64| if f.abs() < SUBPIXEL_DEADBAND_PX { 0.0 } else { f };
+    let fy = deadband(refine(at(py + h - 1, px), at(py, px), at(py + 1, px)));
+    let fx = deadband(refine(at(py, px + w - 1), at(py, px), at(py, px + 1)));
+    Ok(Registration {
+        shift_px: (signed(px, w) + fx, signed(py, h) + fy),
+    })
+}
+
+impl Registration {
+    /// Integer part of the shift (rounded) and the sub-pixel rest.
+    pub fn split(&self) -> ((i64, i64), (f64, f64)) {
+        let (dx, dy) = self.shift_px;
+        let (ix, iy) = (dx.round(), dy.round());
+        ((ix as i64, iy as i64), (dx - ix, dy - iy))
+    }
+
+    /// Crops of at most `side x side` of both luminance planes over the same
+    /// scene region (the one with the most detail among a few candidates),
+    /// M2's moved onto M1's grid. Returns (crop1, crop2, height, width).
+    pub fn estimation_crops(
+        &self,
+        lum1: &[f32],
+        lum2: &[f32],
+        height: usize,
+        width: usize,
+        side: usize,
+    ) -> (Vec<f32>, Vec<f32>, usize, usize) {
+        let ((ix, iy), (fx, fy)) = self.split();
+        // The part of M1's frame that M2 covers.
+        let x0 = ix.max(0) as usize;
+        let y0 = iy.max(0) as usize;
+        let x1 = (width as i64 + ix.min(0)) as usize;
+        let y1 = (height as i64 + iy.min(0)) as usize;
+        let (ch, cw) = ((y1 - y0).min(side), (x1 - x0).min(side));
+        let (top, left) = busiest_tile(lum1, width, (y0, y1), (x0, x1), ch, cw);
+        let crop1: Vec<f32> = (0..ch * cw)
+            .map(|i| lum1[(top + i / cw) * width + left + i % cw])
+            .collect();
+        let crop2: Vec<f32> = (0..ch * cw)
+            .map(|i| {
+                let y = (top + i / cw) as i64 - iy;
+                let x = (left + i % cw) as i64 - ix;
+                lum2[y as usize * width + x as usize]
+            })
+            .collect();
+        let crop2 = if fx != 0.0 || fy != 0.0 {
+            subpixel_shift(&crop2, ch, cw, fx, fy)
+        } else {
+            crop2
+        };
+        (crop1, crop2, ch, cw)
+    }
+}
+
+/// Moves a plane by a sub-pixel (dx, dy) with a Fourier phase ramp.
+fn subpixel_shift(plane: &[f32], h: usize, w: usize, dx: f64, dy: f64) -> Vec<f32> {
+    let plan = fft::plan(h, w);
+    let mut spectrum = plan.forward(plane);
+    let signed = |k: usize, n: usize| if k > n / 2 { k as f64 - n as f64 } else { k as f64 };
+    for (i, v) in spectrum.iter_mut().enumerate() {
+        let (ky, kx) = plan.coordinates(i);
+        let phase = -std::f64::consts::TAU * (kx as f64 * dx / w as f64 + signed(ky, h) * dy / h as f64);
+        *v *= Complex32::new(phase.cos() as f32, phase.sin() as f32);
+    }
+    let mut out = vec![0.0f32; h * w];
+    plan.inverse_destroying(&mut spectrum, &mut out);
+    out
+}
+
+/// Top-left of the `h x w` tile inside rows `ys`, columns `xs` with the most
+/// gradient energy, among a 3 x 3 grid of candidates.
+fn busiest_tile(plane: &[f32], width: usize, ys: (usize, usize), xs: (usize, usize), h: usize, w: usize) -> (usize, usize) {
+    let spread = |range: (usize, usize), n: usize| -> Vec<usize> {
+        let slack = range.1 - range.0 - n;
+        (0..3).map(|i| range.0 + slack * i / 2).collect()
+    };
+    let energy = |top: usize, left: usize| -> f64 {
+        // Every other row and column is plenty to compare tiles.
+        let mut sum = 0.0;
+        for y in (top..top + h - 1).step_by(2) {
+            for x in (left..left + w - 1).step_by(2) {
+                let v = plane[y * width + x];
+                sum += ((plane[y * width + x + 1] - v).abs() + (plane[(y + 1) * width + x] - v).abs()) as f64;
+            }
+        }
+        sum
+    };
+    let mut best = (ys.0, xs.0, f64::NEG_INFINITY);
+    for &top in &spread(ys, h) {
+        for &left in &spread(xs, w) {
+            let e = energy(top, left);
+            if e > best.2 {
+                best = (top, left, e);
+            }
+        }
+    }
+    (best.0, best.1)
+}
