@@ -10,18 +10,30 @@ use unblur::separate::{self, SeparateOptions};
 
 fn main() {
     let windows: Vec<Option<usize>> = {
-        let w: Vec<_> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).map(Some).collect();
+        let w: Vec<_> = std::env::args()
+            .skip(1)
+            .filter_map(|a| a.parse().ok())
+            .map(Some)
+            .collect();
         if w.is_empty() { vec![None] } else { w }
     };
     let camera = source("camera.png");
     let brick = source("brick.png");
     let astronaut = gray(&source("astronaut.png"));
     let coffee = gray(&source("coffee.png"));
-    let noise: f32 = std::env::var("NOISE").ok().and_then(|v| v.parse().ok()).unwrap_or(NOISE_SIGMA);
-    let mix = |a: &unblur::imaging::Image, b: &unblur::imaging::Image, s12, s21, g, seed| mix_with_noise(a, b, s12, s21, g, noise, seed);
+    let noise: f32 = std::env::var("NOISE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(NOISE_SIGMA);
+    let mix = |a: &unblur::imaging::Image, b: &unblur::imaging::Image, s12, s21, g, seed| {
+        mix_with_noise(a, b, s12, s21, g, noise, seed)
+    };
     let cases = vec![
         ("camera/brick", mix(&camera, &brick, (1.5, 3.0), (3.0, 1.5), 1.0, 1)),
-        ("astronaut/camera", mix(&astronaut, &camera, (3.0, 1.5), (1.5, 3.0), 1.0, 3)),
+        (
+            "astronaut/camera",
+            mix(&astronaut, &camera, (3.0, 1.5), (1.5, 3.0), 1.0, 3),
+        ),
         ("camera/brick g.6", mix(&camera, &brick, (1.5, 3.0), (3.0, 1.5), 0.6, 5)),
         (
             "paper",

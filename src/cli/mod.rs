@@ -8,6 +8,7 @@ mod paths;
 mod progress;
 mod psf;
 mod sample;
+mod separate;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,8 @@ enum Command {
     Metrics(metrics::Args),
     /// Timings of the engine.
     Bench(bench::Args),
+    /// Separate two shots through glass, each focused on one layer, into the layers.
+    Separate(separate::Args),
 }
 
 /// A failure with its exit code.
@@ -82,6 +85,7 @@ pub fn main() -> ExitCode {
         Some(Command::Psf(args)) => psf::run(&args),
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Separate(args)) => separate::run(&args),
         None => sample::run(cli.image.as_deref()),
     };
     match outcome {

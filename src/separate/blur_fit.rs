@@ -112,7 +112,11 @@ fn cost(data: &[Measurement], weights: &[f64], along_x: &[f64], along_y: &[f64])
         am += w * m.gain * p;
         mm += w * p * p;
     }
-    let gain = if mm > 0.0 { (am / mm).clamp(GAIN_RANGE.0, GAIN_RANGE.1) } else { 0.0 };
+    let gain = if mm > 0.0 {
+        (am / mm).clamp(GAIN_RANGE.0, GAIN_RANGE.1)
+    } else {
+        0.0
+    };
     let total = data
         .iter()
         .zip(weights)
@@ -135,7 +139,10 @@ pub fn fit(data: &[Measurement], window: usize) -> Option<(CrossBlur, usize)> {
         if kept.len() < 3 {
             return None;
         }
-        let weights: Vec<f64> = kept.iter().map(|m| 1.0 / (m.variance + MODEL_ERROR * MODEL_ERROR)).collect();
+        let weights: Vec<f64> = kept
+            .iter()
+            .map(|m| 1.0 / (m.variance + MODEL_ERROR * MODEL_ERROR))
+            .collect();
         let blur = fit_weighted(&kept, &weights, &footprint, window);
         best = Some((blur, kept.len()));
         if round == 0 {

@@ -46,10 +46,7 @@ fn local(u: &[[Complex32; 2]], eps: f64) -> Local {
     let mut hessian = [[0.0; 4]; 4];
     let mut scatter = [[0.0; 4]; 4];
     for s in u {
-        let z = [
-            (s[0].re as f64, s[0].im as f64),
-            (s[1].re as f64, s[1].im as f64),
-        ];
+        let z = [(s[0].re as f64, s[0].im as f64), (s[1].re as f64, s[1].im as f64)];
         // m[j][l] = Re(u_j conj u_l)
         let m = |j: usize, l: usize| z[j].0 * z[l].0 + z[j].1 * z[l].1;
         let mut g = [0.0; 4];
@@ -251,7 +248,9 @@ mod tests {
     fn sparse_sources(n: usize, seed: u64) -> Vec<Complex32> {
         let mut state = seed;
         let mut uniform = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
         };
         (0..n)

@@ -96,7 +96,11 @@ pub fn unmix(
     let (h, w) = (m1.height, m1.width);
     let extent = t12.extent_px().max(t21.extent_px());
     let periodic = deconv::looks_periodic(&m1.planes, h, w) && deconv::looks_periodic(&m2.planes, h, w);
-    let boundary = if periodic { Boundary::Periodic } else { Boundary::Reflect };
+    let boundary = if periodic {
+        Boundary::Periodic
+    } else {
+        Boundary::Reflect
+    };
     let layout = Layout::new(boundary, h, w, extent.min(h), extent.min(w));
     let fft = fft::plan(layout.height, layout.width);
     let a12 = t12.otf(&fft);

@@ -25,6 +25,7 @@ use rayon::prelude::*;
 pub use blur_fit::{CrossBlur, axis_transfer};
 pub use inverse::{DET_REGULARIZATION, Transfer, unmix};
 pub use registration::Registration;
+use registration::Size;
 
 use crate::error::{Error, Result};
 use crate::imaging::Image;
@@ -77,24 +78,109 @@ const RANK_LIMIT: f64 = 0.995;
 
 /// Separates the pair of shots `m1` (focused on layer 1) and `m2` (focused on
 /// layer 2): registration, estimation on a bounded crop, then the inverse.
+/// The layers have M1's size and frame. Runs on the calling thread (rayon
+/// inside); reports progress and stops with `Error::Cancelled` when asked.
 pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress: &dyn Progress) -> Result<Separation> {
     check_pair(m1, m2)?;
+    let size1 = Size {
+        height: m1.height,
+        width: m1.width,
+    };
+    let size2 = Size {
+        height: m2.height,
+        width: m2.width,
+    };
     let lum1 = luminance(m1);
     let lum2 = luminance(m2);
     check_not_blank(&lum1, "M1")?;
     check_not_blank(&lum2, "M2")?;
     progress.step("Registering", 0.0)?;
-    let registration = registration::register(&lum1, &lum2, m1.height, m1.width)?;
-    let report = estimate(&lum1, &lum2, m1.height, m1.width, &registration, options, progress)?;
-    let layers = unmix(
-        m1,
-        m2,
-        &Transfer::Gaussian(report.blur_12),
-        &Transfer::Gaussian(report.blur_21),
-        report.shift_px,
-        progress,
-    )?;
-    Ok(Separation { layers, report })
+    let registration = registration::register(&lum1, size1, &lum2, size2)?;
+    let ((ix, iy), rest_px) = registration.split();
+    let framed = if size1 == size2 && ix == 0 && iy == 0 {
+        None
+    } else {
+        Some(m2.map_planes(|p| registration.frame(p, size1, size2)))
+    };
+    let m2 = framed.as_ref().unwrap_or(m2);
+    let lum2 = match &framed {
+        Some(_) => luminance(m2),
+        None => lum2,
+    };
+    check_not_identical(&lum1, &lum2)?;
+    let overlap = registration.overlap(size1, size2);
+    let (c1, c2, ch, cw) = registration.estimation_crops(&lum1, &lum2, m1.width, overlap, ESTIMATION_SIDE);
+    let (blur_12, blur_21, window, channels_used) = estimate(&c1, &c2, ch, cw, options, progress)?;
+    let (t12, t21) = (Transfer::Gaussian(blur_12), Transfer::Gaussian(blur_21));
+    let full_frame = (0, 0, m1.height, m1.width);
+    let layers = if overlap == full_frame {
+        unmix(m1, m2, &t12, &t21, rest_px, progress)?
+    } else {
+        // Unmix only where both shots hold data (reflected borders there,
+        // as for any photo), then extend the layers to M1's frame by their
+        // edge pixels: M2's made-up border would otherwise leak into the
+        // low band everywhere.
+        let (top, left, bottom, right) = overlap;
+        let inner = Size {
+            height: bottom - top,
+            width: right - left,
+        };
+        let cut = |image: &Image| Image {
+            width: inner.width,
+            height: inner.height,
+            planes: image
+                .planes
+                .iter()
+                .map(|p| {
+                    (0..inner.height * inner.width)
+                        .map(|i| p[(top + i / inner.width) * size1.width + left + i % inner.width])
+                        .collect()
+                })
+                .collect(),
+            alpha: None,
+        };
+        let placed = Registration {
+            shift_px: (left as f64, top as f64),
+        };
+        unmix(&cut(m1), &cut(m2), &t12, &t21, rest_px, progress)?.map(|layer| Image {
+            width: size1.width,
+            height: size1.height,
+            planes: layer.planes.iter().map(|p| placed.frame(p, size1, inner)).collect(),
+            alpha: m1.alpha.clone(),
+        })
+    };
+    Ok(Separation {
+        layers,
+        report: Report {
+            blur_12,
+            blur_21,
+            window,
+            shift_px: registration.shift_px,
+            channels_used,
+        },
+    })
+}
+
+/// Shots whose aligned luminance differs by less than this RMS, relative to
+/// the detail they hold, are one image (nothing tells the layers apart).
+const IDENTICAL_RELATIVE_RMS: f64 = 1e-3;
+
+fn check_not_identical(lum1: &[f32], lum2: &[f32]) -> Result<()> {
+    let n = lum1.len() as f64;
+    let difference = lum1
+        .iter()
+        .zip(lum2)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        / n;
+    let mean = lum1.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let spread = lum1.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    if difference.sqrt() <= IDENTICAL_RELATIVE_RMS * spread.sqrt() {
+        return Err(Error::bad_parameter(
+            "M1 and M2 are the same image: separation needs two shots focused on different layers",
+        ));
+    }
+    Ok(())
 }
 
 fn check_pair(m1: &Image, m2: &Image) -> Result<()> {
@@ -140,25 +226,26 @@ fn check_not_blank(plane: &[f32], name: &str) -> Result<()> {
     let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / n;
     let var = plane.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
     if var.sqrt() <= BLANK_CONTRAST * mean.abs().max(1.0) {
-        return Err(Error::bad_parameter(format!("{name} is blank (uniform): nothing to separate")));
+        return Err(Error::bad_parameter(format!(
+            "{name} is blank (uniform): nothing to separate"
+        )));
     }
     Ok(())
 }
 
-/// Estimates both cross blurs from the luminance planes of the shots.
+/// Estimates both cross blurs from aligned luminance crops `c1`, `c2`
+/// (`height x width`): (blur_12, blur_21, window, channels used per fit).
 fn estimate(
-    lum1: &[f32],
-    lum2: &[f32],
+    c1: &[f32],
+    c2: &[f32],
     height: usize,
     width: usize,
-    registration: &Registration,
     options: &SeparateOptions,
     progress: &dyn Progress,
-) -> Result<Report> {
-    let (c1, c2, ch, cw) = registration.estimation_crops(lum1, lum2, height, width, ESTIMATION_SIDE);
-    let largest = (ch.min(cw) - 1) / PATCHES_PER_SIDE;
+) -> Result<(CrossBlur, CrossBlur, usize, [usize; 2])> {
+    let largest = (height.min(width) - 1) / PATCHES_PER_SIDE;
     let fits = |window: usize| -> Result<Option<(CrossBlur, CrossBlur, [usize; 2])>> {
-        let (m12, m21) = measure(&c1, &c2, ch, cw, window, progress)?;
+        let (m12, m21) = measure(c1, c2, height, width, window, progress)?;
         Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
             (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
             _ => None,
@@ -168,10 +255,10 @@ fn estimate(
         Some(w) => w,
         None => FIRST_WINDOW.min(largest.max(WINDOWS[0])),
     };
-    if window < 8 || window > ch.min(cw) {
+    if window < 8 || window >= height.min(width) {
         return Err(Error::bad_parameter(format!(
-            "--window {window}: must be between 8 and the image's smaller side ({})",
-            ch.min(cw)
+            "--window {window}: must be at least 8 and below the images' smaller side ({})",
+            height.min(width)
         )));
     }
     let mut found = fits(window)?;
@@ -197,13 +284,7 @@ fn estimate(
             "the two images do not separate: no frequency channel shows two independent layers",
         ));
     };
-    Ok(Report {
-        blur_12,
-        blur_21,
-        window,
-        shift_px: registration.shift_px,
-        channels_used,
-    })
+    Ok((blur_12, blur_21, window, channels_used))
 }
 
 /// Per-channel gains of both cross terms from a `window`-sided STFT of the

@@ -50,8 +50,12 @@ mod tests {
 
     #[test]
     fn unmixing_two_sparse_signals_scores_below_one() {
-        let s1: Vec<Complex32> = (0..1000).map(|i| Complex32::new(if i % 37 == 0 { 1.0 } else { 0.0 }, 0.0)).collect();
-        let s2: Vec<Complex32> = (0..1000).map(|i| Complex32::new(0.0, if i % 41 == 3 { 1.0 } else { 0.0 })).collect();
+        let s1: Vec<Complex32> = (0..1000)
+            .map(|i| Complex32::new(if i % 37 == 0 { 1.0 } else { 0.0 }, 0.0))
+            .collect();
+        let s2: Vec<Complex32> = (0..1000)
+            .map(|i| Complex32::new(0.0, if i % 41 == 3 { 1.0 } else { 0.0 }))
+            .collect();
         let x1: Vec<_> = s1.iter().zip(&s2).map(|(a, b)| a + b * 0.5).collect();
         let x2: Vec<_> = s1.iter().zip(&s2).map(|(a, b)| a * 0.5 + b).collect();
         // The exact inverse of [[1, .5], [.5, 1]] (up to scale).

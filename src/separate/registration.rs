@@ -1,6 +1,8 @@
 //! Registration of the two shots by phase correlation (translation), on a
 //! bounded central crop so its cost does not grow with the image.
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::fft::{self, Complex32};
 
@@ -26,12 +28,23 @@ pub struct Registration {
     pub shift_px: (f64, f64),
 }
 
-/// A `side_h x side_w` crop of `plane` centred on (cy, cx), under a Hann taper
-/// and with its mean removed.
+/// A plane's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    pub height: usize,
+    pub width: usize,
+}
+
+/// M2 must cover at least this share of M1 once aligned.
+const MIN_OVERLAP: f64 = 0.5;
+
+/// The `h x w` crop of `plane` at (top, left), mean removed, under a Hann taper.
 fn tapered_crop(plane: &[f32], width: usize, top: usize, left: usize, h: usize, w: usize) -> Vec<f32> {
     let taper_y = super::stft::hann(h);
     let taper_x = super::stft::hann(w);
-    let mut out: Vec<f32> = (0..h * w).map(|i| plane[(top + i / w) * width + left + i % w]).collect();
+    let mut out: Vec<f32> = (0..h * w)
+        .map(|i| plane[(top + i / w) * width + left + i % w])
+        .collect();
     let mean = out.iter().map(|&v| v as f64).sum::<f64>() / out.len() as f64;
     for (i, v) in out.iter_mut().enumerate() {
         *v = (*v - mean as f32) * taper_y[i / w] * taper_x[i % w];
@@ -39,13 +52,16 @@ fn tapered_crop(plane: &[f32], width: usize, top: usize, left: usize, h: usize, 
     out
 }
 
-/// Finds the translation that aligns `lum2` (`height x width`) onto `lum1`.
-pub fn register(lum1: &[f32], lum2: &[f32], height: usize, width: usize) -> Result<Registration> {
-    let h = height.min(REGISTRATION_SIDE);
-    let w = width.min(REGISTRATION_SIDE);
-    let (top, left) = ((height - h) / 2, (width - w) / 2);
-    let c1 = tapered_crop(lum1, width, top, left, h, w);
-    let c2 = tapered_crop(lum2, width, top, left, h, w);
+/// Finds the translation that aligns `lum2` onto `lum1` (sizes may differ),
+/// from the central crops both share. Fails when no clear correlation peak
+/// stands out or M2, once aligned, covers too little of M1.
+pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<Registration> {
+    let h = size1.height.min(size2.height).min(REGISTRATION_SIDE);
+    let w = size1.width.min(size2.width).min(REGISTRATION_SIDE);
+    let origin1 = ((size1.height - h) / 2, (size1.width - w) / 2);
+    let origin2 = ((size2.height - h) / 2, (size2.width - w) / 2);
+    let c1 = tapered_crop(lum1, size1.width, origin1.0, origin1.1, h, w);
+    let c2 = tapered_crop(lum2, size2.width, origin2.0, origin2.1, h, w);
     let plan = fft::plan(h, w);
     let f1 = plan.forward(&c1);
     let f2 = plan.forward(&c2);
@@ -69,10 +85,11 @@ pub fn register(lum1: &[f32], lum2: &[f32], height: usize, width: usize) -> Resu
         .collect();
     let mut surface = vec![0.0f32; h * w];
     plan.inverse_destroying(&mut cross, &mut surface);
-    let (peak_index, peak) = surface
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+    let (peak_index, peak) =
+        surface.iter().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+        );
     let rms = (surface.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / surface.len() as f64).sqrt();
     if !(peak as f64 > PEAK_TO_RMS * rms) {
         return Err(Error::bad_parameter(
@@ -93,9 +110,25 @@ pub fn register(lum1: &[f32], lum2: &[f32], height: usize, width: usize) -> Resu
     let deadband = |f: f64| if f.abs() < SUBPIXEL_DEADBAND_PX { 0.0 } else { f };
     let fy = deadband(refine(at(py + h - 1, px), at(py, px), at(py + 1, px)));
     let fx = deadband(refine(at(py, px + w - 1), at(py, px), at(py, px + 1)));
-    Ok(Registration {
-        shift_px: (signed(px, w) + fx, signed(py, h) + fy),
-    })
+    // crop1(x) = crop2(x - d), so M1(X) = M2(X - (origin1 + d - origin2)).
+    let shift_px = (
+        origin1.1 as f64 + signed(px, w) + fx - origin2.1 as f64,
+        origin1.0 as f64 + signed(py, h) + fy - origin2.0 as f64,
+    );
+    let registration = Registration { shift_px };
+    let (top, left, bottom, right) = registration.overlap(size1, size2);
+    let covered = ((bottom - top) * (right - left)) as f64 / (size1.height * size1.width) as f64;
+    if covered < MIN_OVERLAP {
+        return Err(Error::bad_parameter(format!(
+            "cannot register M2 ({}x{}) onto M1 ({}x{}): aligned, it covers only {:.0}% of M1",
+            size2.width,
+            size2.height,
+            size1.width,
+            size1.height,
+            100.0 * covered
+        )));
+    }
+    Ok(registration)
 }
 
 impl Registration {
@@ -106,41 +139,61 @@ impl Registration {
         ((ix as i64, iy as i64), (dx - ix, dy - iy))
     }
 
-    /// Crops of at most `side x side` of both luminance planes over the same
-    /// scene region (the one with the most detail among a few candidates),
-    /// M2's moved onto M1's grid. Returns (crop1, crop2, height, width).
+    /// The rows `top..bottom` and columns `left..right` of M1's frame that
+    /// M2 covers once moved by the integer shift (empty when none).
+    pub fn overlap(&self, size1: Size, size2: Size) -> (usize, usize, usize, usize) {
+        let ((ix, iy), _) = self.split();
+        let clamp = |v: i64, n: usize| v.clamp(0, n as i64) as usize;
+        let top = clamp(iy, size1.height);
+        let left = clamp(ix, size1.width);
+        let bottom = clamp(iy + size2.height as i64, size1.height).max(top);
+        let right = clamp(ix + size2.width as i64, size1.width).max(left);
+        (top, left, bottom, right)
+    }
+
+    /// `plane` of M2 (`size2`) moved by the integer shift into M1's frame
+    /// (`size1`); outside M2, the nearest edge pixel.
+    pub fn frame(&self, plane: &[f32], size1: Size, size2: Size) -> Vec<f32> {
+        let ((ix, iy), _) = self.split();
+        let mut out = vec![0.0f32; size1.height * size1.width];
+        out.par_chunks_mut(size1.width).enumerate().for_each(|(y, row)| {
+            let sy = (y as i64 - iy).clamp(0, size2.height as i64 - 1) as usize;
+            let source = &plane[sy * size2.width..(sy + 1) * size2.width];
+            for (x, v) in row.iter_mut().enumerate() {
+                *v = source[(x as i64 - ix).clamp(0, size2.width as i64 - 1) as usize];
+            }
+        });
+        out
+    }
+
+    /// Crops of at most `side x side` of M1's luminance and of M2's, framed
+    /// onto M1 (see [`Registration::frame`]), over the region with the most
+    /// detail among a few candidates inside `overlap`, M2's moved by the
+    /// sub-pixel rest. Returns (crop1, crop2, height, width).
     pub fn estimation_crops(
         &self,
         lum1: &[f32],
-        lum2: &[f32],
-        height: usize,
+        framed2: &[f32],
         width: usize,
+        overlap: (usize, usize, usize, usize),
         side: usize,
     ) -> (Vec<f32>, Vec<f32>, usize, usize) {
-        let ((ix, iy), (fx, fy)) = self.split();
-        // The part of M1's frame that M2 covers.
-        let x0 = ix.max(0) as usize;
-        let y0 = iy.max(0) as usize;
-        let x1 = (width as i64 + ix.min(0)) as usize;
-        let y1 = (height as i64 + iy.min(0)) as usize;
+        let (_, (fx, fy)) = self.split();
+        let (y0, x0, y1, x1) = overlap;
         let (ch, cw) = ((y1 - y0).min(side), (x1 - x0).min(side));
         let (top, left) = busiest_tile(lum1, width, (y0, y1), (x0, x1), ch, cw);
-        let crop1: Vec<f32> = (0..ch * cw)
-            .map(|i| lum1[(top + i / cw) * width + left + i % cw])
-            .collect();
-        let crop2: Vec<f32> = (0..ch * cw)
-            .map(|i| {
-                let y = (top + i / cw) as i64 - iy;
-                let x = (left + i % cw) as i64 - ix;
-                lum2[y as usize * width + x as usize]
-            })
-            .collect();
+        let cut = |plane: &[f32]| -> Vec<f32> {
+            (0..ch * cw)
+                .map(|i| plane[(top + i / cw) * width + left + i % cw])
+                .collect()
+        };
+        let crop2 = cut(framed2);
         let crop2 = if fx != 0.0 || fy != 0.0 {
             subpixel_shift(&crop2, ch, cw, fx, fy)
         } else {
             crop2
         };
-        (crop1, crop2, ch, cw)
+        (cut(lum1), crop2, ch, cw)
     }
 }
 
@@ -161,7 +214,14 @@ fn subpixel_shift(plane: &[f32], h: usize, w: usize, dx: f64, dy: f64) -> Vec<f3
 
 /// Top-left of the `h x w` tile inside rows `ys`, columns `xs` with the most
 /// gradient energy, among a 3 x 3 grid of candidates.
-fn busiest_tile(plane: &[f32], width: usize, ys: (usize, usize), xs: (usize, usize), h: usize, w: usize) -> (usize, usize) {
+fn busiest_tile(
+    plane: &[f32],
+    width: usize,
+    ys: (usize, usize),
+    xs: (usize, usize),
+    h: usize,
+    w: usize,
+) -> (usize, usize) {
     let spread = |range: (usize, usize), n: usize| -> Vec<usize> {
         let slack = range.1 - range.0 - n;
         (0..3).map(|i| range.0 + slack * i / 2).collect()

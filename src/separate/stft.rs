@@ -67,7 +67,9 @@ pub fn transform(pairs: &[(&[f32], &[f32])], height: usize, width: usize, window
     } else {
         let rows = (height - window) / hop + 1;
         let cols = (width - window) / hop + 1;
-        (0..rows).flat_map(|r| (0..cols).map(move |c| (r * hop, c * hop))).collect()
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r * hop, c * hop)))
+            .collect()
     };
     let patches: Vec<(usize, (usize, usize))> = (0..pairs.len())
         .flat_map(|p| positions.iter().map(move |&at| (p, at)))

@@ -17,7 +17,9 @@ pub const NOISE_SIGMA: f32 = 2.5 / 255.0;
 
 /// A source image's stored values in [0, 1].
 pub fn source(name: &str) -> Image {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/images").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/images")
+        .join(name);
     imaging::load_stored(&path, 250.0).expect("test image").0
 }
 
@@ -32,12 +34,13 @@ pub fn gray(image: &Image) -> Image {
 
 /// A `height x width` crop at (top, left).
 pub fn crop(image: &Image, top: usize, left: usize, height: usize, width: usize) -> Image {
-    image.map_planes(|p| {
-        (0..height * width)
-            .map(|i| p[(top + i / width) * image.width + left + i % width])
-            .collect()
-    })
-    .resized(width, height)
+    image
+        .map_planes(|p| {
+            (0..height * width)
+                .map(|i| p[(top + i / width) * image.width + left + i % width])
+                .collect()
+        })
+        .resized(width, height)
 }
 
 trait Resized {
@@ -54,7 +57,9 @@ impl Resized for Image {
 
 /// The Gaussian kernel of widths (sx, sy) px, as `psf::gaussian` rasterizes it.
 pub fn gaussian(sigma_x_px: f64, sigma_y_px: f64) -> Kernel {
-    let spec: PsfSpec = format!("gaussian:sx={sigma_x_px},sy={sigma_y_px},angle=0").parse().unwrap();
+    let spec: PsfSpec = format!("gaussian:sx={sigma_x_px},sy={sigma_y_px},angle=0")
+        .parse()
+        .unwrap();
     spec.kernel().unwrap()
 }
 
@@ -204,7 +209,11 @@ pub fn band_psnr(estimate: &Image, source: &Image) -> f64 {
         let e = high_pass(e, source.height, source.width);
         let s = high_pass(s, source.height, source.width);
         let gain = dot(&e, &s) / dot(&e, &e).max(1e-30);
-        error += e.iter().zip(&s).map(|(x, y)| (gain * *x as f64 - *y as f64).powi(2)).sum::<f64>();
+        error += e
+            .iter()
+            .zip(&s)
+            .map(|(x, y)| (gain * *x as f64 - *y as f64).powi(2))
+            .sum::<f64>();
         count += s.len();
     }
     10.0 * (count as f64 / error).log10()
