@@ -40,7 +40,9 @@ struct Local {
     scatter: [[f64; 4]; 4],
 }
 
-fn local(u: &[[Complex32; 2]], eps: f64) -> Local {
+/// `with_scatter` adds the per-sample gradients' scatter (only needed once,
+/// at the optimum).
+fn local(u: &[[Complex32; 2]], eps: f64, with_scatter: bool) -> Local {
     let mut loss = 0.0;
     let mut gradient = [0.0; 4];
     let mut hessian = [[0.0; 4]; 4];
@@ -64,8 +66,10 @@ fn local(u: &[[Complex32; 2]], eps: f64) -> Local {
         g[3] -= 1.0;
         for p in 0..4 {
             gradient[p] += g[p];
-            for q in 0..4 {
-                scatter[p][q] += g[p] * g[q];
+            if with_scatter {
+                for q in 0..4 {
+                    scatter[p][q] += g[p] * g[q];
+                }
             }
         }
     }
@@ -163,7 +167,7 @@ pub fn separate_channel(x1: &[Complex32], x2: &[Complex32]) -> Option<Unmixing> 
     for eps in SMOOTHING {
         for _ in 0..MAX_STEPS {
             apply(w, x1, x2, &mut u);
-            let here = local(&u, eps);
+            let here = local(&u, eps, false);
             if here.gradient.iter().all(|g| g.abs() < GRADIENT_TOLERANCE) {
                 break;
             }
@@ -209,7 +213,7 @@ pub fn separate_channel(x1: &[Complex32], x2: &[Complex32]) -> Option<Unmixing> 
         }
     }
     apply(w, x1, x2, &mut u);
-    let last = local(&u, *SMOOTHING.last().unwrap_or(&0.03));
+    let last = local(&u, *SMOOTHING.last().unwrap_or(&0.03), true);
     let turn_variance = sandwich_turn_variance(&last, n)?;
     let finite = w.iter().flatten().all(|v| v.is_finite());
     let det = w[0][0] * w[1][1] - w[0][1] * w[1][0];

@@ -68,7 +68,7 @@ const ESTIMATION_SIDE: usize = 512;
 /// measurable band (gain above a few percent) must span several channels.
 const WINDOWS: [usize; 6] = [16, 24, 32, 48, 64, 96];
 const WINDOW_PER_SIGMA: f64 = 16.0;
-/// First window, before any blur is known.
+/// First window, before any blur is known (a sparse look).
 const FIRST_WINDOW: usize = 32;
 /// Windows per crop side at least (enough patches per channel).
 const PATCHES_PER_SIDE: usize = 3;
@@ -244,41 +244,44 @@ fn estimate(
     progress: &dyn Progress,
 ) -> Result<(CrossBlur, CrossBlur, usize, [usize; 2])> {
     let largest = (height.min(width) - 1) / PATCHES_PER_SIDE;
-    let fits = |window: usize| -> Result<Option<(CrossBlur, CrossBlur, [usize; 2])>> {
-        let (m12, m21) = measure(c1, c2, height, width, window, progress)?;
+    let fits = |window: usize, hop: usize, bins| -> Result<Option<(CrossBlur, CrossBlur, [usize; 2])>> {
+        let (m12, m21) = measure(c1, c2, height, width, window, hop, bins, progress)?;
         Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
             (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
             _ => None,
         })
     };
-    let mut window = match options.window {
-        Some(w) => w,
-        None => FIRST_WINDOW.min(largest.max(WINDOWS[0])),
-    };
-    if window < 8 || window >= height.min(width) {
+    let chosen = options.window;
+    if let Some(window) = chosen
+        && (window < 8 || window >= height.min(width))
+    {
         return Err(Error::bad_parameter(format!(
             "--window {window}: must be at least 8 and below the images' smaller side ({})",
             height.min(width)
         )));
     }
-    let mut found = fits(window)?;
-    if options.window.is_none()
-        && let Some((b12, b21, _)) = found
-    {
-        let sigma = [b12.sigma_x_px, b12.sigma_y_px, b21.sigma_x_px, b21.sigma_y_px]
-            .into_iter()
-            .fold(0.0f64, f64::max);
-        let needed = WINDOWS
+    // A sparse first look (half-window hop) on a modest window finds the
+    // blur's size; the final pass uses the window it needs, densely, on
+    // the channels where either blur's gain is measurable.
+    let first_window = chosen.unwrap_or(FIRST_WINDOW.min(largest.max(WINDOWS[0])));
+    let Some((b12, b21, _)) = fits(first_window, first_window / 2, stft::all_bins(first_window))? else {
+        return Err(Error::bad_parameter(
+            "the two images do not separate: no frequency channel shows two independent layers",
+        ));
+    };
+    let sigma = [b12.sigma_x_px, b12.sigma_y_px, b21.sigma_x_px, b21.sigma_y_px]
+        .into_iter()
+        .fold(0.0f64, f64::max);
+    let window = chosen.unwrap_or_else(|| {
+        WINDOWS
             .iter()
             .copied()
             .find(|&w| w as f64 >= WINDOW_PER_SIGMA * sigma)
             .unwrap_or(WINDOWS[WINDOWS.len() - 1])
-            .min(largest.max(WINDOWS[0]));
-        if needed != window {
-            window = needed;
-            found = fits(window)?;
-        }
-    }
+            .min(largest.max(WINDOWS[0]))
+    });
+    let bins = measurable_bins(window, &[b12, b21]);
+    let found = fits(window, (window / 4).max(1), bins)?;
     let Some((blur_12, blur_21, channels_used)) = found else {
         return Err(Error::bad_parameter(
             "the two images do not separate: no frequency channel shows two independent layers",
@@ -287,21 +290,43 @@ fn estimate(
     Ok((blur_12, blur_21, window, channels_used))
 }
 
+/// Gains below this (at the channel's bin, less the window's footprint)
+/// tell the fit nothing new: such channels are not separated.
+const MEASURABLE_GAIN: f64 = 0.01;
+/// Bins of the window's spectral footprint on each side (Hann: 2).
+const FOOTPRINT_BINS: f64 = 2.0;
+
+/// The channels of a `window`-sided STFT where either blur's gain, as a rough
+/// first fit predicts it, is measurable.
+fn measurable_bins(window: usize, blurs: &[CrossBlur]) -> Vec<(i32, i32)> {
+    let angular = |k: i32| std::f64::consts::TAU * (k.abs() as f64 - FOOTPRINT_BINS).max(0.0) / window as f64;
+    stft::all_bins(window)
+        .into_iter()
+        .filter(|&(ky, kx)| {
+            blurs
+                .iter()
+                .any(|b| b.transfer(angular(kx), angular(ky)) >= MEASURABLE_GAIN * b.gain.max(0.1))
+        })
+        .collect()
+}
+
 /// Per-channel gains of both cross terms from a `window`-sided STFT of the
-/// crops' differences.
+/// crops' differences, a patch every `hop` pixels, on the channels `bins`.
+#[allow(clippy::too_many_arguments)]
 fn measure(
     c1: &[f32],
     c2: &[f32],
     height: usize,
     width: usize,
     window: usize,
+    hop: usize,
+    bins: Vec<(i32, i32)>,
     progress: &dyn Progress,
 ) -> Result<(Vec<blur_fit::Measurement>, Vec<blur_fit::Measurement>)> {
     progress.step("Transforming", 0.0)?;
     let (dx1, dy1) = stft::differences(c1, height, width);
     let (dx2, dy2) = stft::differences(c2, height, width);
-    let hop = (window / 4).max(1);
-    let channels = stft::transform(&[(&dx1, &dx2), (&dy1, &dy2)], height - 1, width - 1, window, hop);
+    let channels = stft::transform(&[(&dx1, &dx2), (&dy1, &dy2)], height - 1, width - 1, window, hop, bins);
     const BATCHES: usize = 16;
     let per_batch = channels.bins.len().div_ceil(BATCHES);
     let mut m12 = Vec::new();

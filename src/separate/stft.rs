@@ -39,9 +39,10 @@ pub fn hann(n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The channels kept from a W x W transform: kx in 1..W/2 for every ky, and
-/// kx = 0 for ky in 1..W/2 (the rest are conjugates, DC or Nyquist).
-fn channel_bins(window: usize) -> Vec<(i32, i32)> {
+/// Every channel of a W x W transform worth separating: kx in 1..W/2 for
+/// every ky, and kx = 0 for ky in 1..W/2 (the rest are conjugates, DC or
+/// Nyquist). Signed (ky, kx) in cycles per window.
+pub fn all_bins(window: usize) -> Vec<(i32, i32)> {
     let w = window as i32;
     let mut bins = Vec::new();
     for ky in 0..w {
@@ -57,11 +58,18 @@ fn channel_bins(window: usize) -> Vec<(i32, i32)> {
 }
 
 /// Transforms every pair of equally sized planes (`height x width`) with a
-/// `window`-sided patch every `hop` pixels; the samples of all pairs are
-/// pooled per channel (the pairs are filtered copies of the same two images,
-/// so they share each channel's mixture).
-pub fn transform(pairs: &[(&[f32], &[f32])], height: usize, width: usize, window: usize, hop: usize) -> Channels {
-    let bins = channel_bins(window);
+/// `window`-sided patch every `hop` pixels, keeping the channels `bins` (from
+/// [`all_bins`]); the samples of all pairs are pooled per channel (the pairs
+/// are filtered copies of the same two images, so they share each channel's
+/// mixture).
+pub fn transform(
+    pairs: &[(&[f32], &[f32])],
+    height: usize,
+    width: usize,
+    window: usize,
+    hop: usize,
+    bins: Vec<(i32, i32)>,
+) -> Channels {
     let positions: Vec<(usize, usize)> = if height < window || width < window {
         Vec::new()
     } else {
@@ -176,7 +184,7 @@ mod tests {
                 phase.cos()
             })
             .collect();
-        let channels = transform(&[(&plane, &plane)], h, w, window, 8);
+        let channels = transform(&[(&plane, &plane)], h, w, window, 8, all_bins(window));
         let power: Vec<f32> = (0..channels.bins.len())
             .map(|c| channels.channel(c).0.iter().map(|v| v.norm_sqr()).sum())
             .collect();
