@@ -67,7 +67,7 @@ const ESTIMATION_SIDE: usize = 512;
 /// Window sides tried, and the window needed per pixel of blur width: the
 /// measurable band (gain above a few percent) must span several channels.
 const WINDOWS: [usize; 6] = [16, 24, 32, 48, 64, 96];
-const WINDOW_PER_SIGMA: f64 = 16.0;
+const WINDOW_PER_SIGMA: f64 = 20.0;
 /// First window, before any blur is known (a sparse look).
 const FIRST_WINDOW: usize = 32;
 /// Windows per crop side at least (enough patches per channel).
