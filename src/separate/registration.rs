@@ -248,3 +248,54 @@ fn busiest_tile(
     }
     (best.0, best.1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A textured plane: a few incommensurate waves and their products.
+    fn texture(height: usize, width: usize, dx: i64, dy: i64) -> Vec<f32> {
+        (0..height * width)
+            .map(|i| {
+                let y = (i / width) as i64 + dy;
+                let x = (i % width) as i64 + dx;
+                let (y, x) = (y as f32, x as f32);
+                (0.31 * x).sin() * (0.17 * y).cos() + (0.05 * x + 0.07 * y).sin() + 0.5 * (0.013 * x * y).sin()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_an_integer_translation_and_its_sign() {
+        let size = Size {
+            height: 128,
+            width: 160,
+        };
+        let m1 = texture(128, 160, 0, 0);
+        // M2's pixel x shows M1's x + (5, -3): aligned(x) = M2(x - (5, -3)).
+        let m2 = texture(128, 160, 5, -3);
+        let found = register(&m1, size, &m2, size).unwrap();
+        assert_eq!(found.shift_px, (5.0, -3.0));
+        let framed = found.frame(&m2, size, size);
+        // Inside the covered part, the framed M2 is M1.
+        let (top, left, bottom, right) = found.overlap(size, size);
+        for y in top..bottom {
+            for x in left..right {
+                assert!((framed[y * 160 + x] - m1[y * 160 + x]).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_unrelated_planes() {
+        let size = Size {
+            height: 128,
+            width: 128,
+        };
+        let m1 = texture(128, 128, 0, 0);
+        let noise: Vec<f32> = (0..128 * 128u32)
+            .map(|i| ((i.wrapping_mul(2654435761) >> 7) % 1000) as f32 / 1000.0)
+            .collect();
+        assert!(register(&m1, size, &noise, size).is_err());
+    }
+}
