@@ -60,7 +60,6 @@ impl Transfer {
                     std::f64::consts::TAU * signed / n as f64
                 };
                 Otf::Separable {
-                    columns: fft.columns,
                     along_x: (0..fft.columns)
                         .map(|kx| axis_transfer(blur.sigma_x_px, angular(kx, fft.width)) as f32)
                         .collect(),
@@ -81,23 +80,16 @@ impl Transfer {
 /// A transfer function on an FFT domain: a separable real one is kept as
 /// two axes (a 12-megapixel domain needs no 50 MB table per cross term).
 enum Otf {
-    Separable {
-        columns: usize,
-        along_x: Vec<f32>,
-        along_y: Vec<f32>,
-    },
+    Separable { along_x: Vec<f32>, along_y: Vec<f32> },
     Full(Vec<Complex32>),
 }
 
 impl Otf {
+    /// The value at frequency (ky, kx), stored index `i`.
     #[inline]
-    fn at(&self, i: usize) -> Complex32 {
+    fn at(&self, ky: usize, kx: usize, i: usize) -> Complex32 {
         match self {
-            Otf::Separable {
-                columns,
-                along_x,
-                along_y,
-            } => Complex32::new(along_y[i / columns] * along_x[i % columns], 0.0),
+            Otf::Separable { along_x, along_y } => Complex32::new(along_y[ky] * along_x[kx], 0.0),
             Otf::Full(values) => values[i],
         }
     }
@@ -131,36 +123,36 @@ pub fn unmix(
     let mut first = Vec::with_capacity(m1.channels());
     let mut second = Vec::with_capacity(m1.channels());
     let channels = m1.channels();
+    let mut plane1 = vec![0.0f32; layout.height * layout.width];
+    let mut plane2 = vec![0.0f32; layout.height * layout.width];
     for (c, (p1, p2)) in m1.planes.iter().zip(&m2.planes).enumerate() {
         progress.step("Unmixing", c as f32 / channels as f32)?;
         let mut s1 = fft.forward(&layout.pad(p1));
         let mut s2 = fft.forward(&layout.pad(p2));
-        let noise = [p1, p2]
-            .iter()
-            .map(|p| deconv::estimate_noise_sigma(p, h, w).powi(2))
-            .sum::<f64>()
-            / 2.0;
+        let noise = [p1, p2].iter().map(|p| noise_variance(p, h, w)).sum::<f64>() / 2.0;
         // E|N(w)|^2 of an unnormalized transform.
         let noise_power = (noise * (layout.height * layout.width) as f64) as f32;
         let source_power = ring_power(&s1, &s2, &ring, noise_power);
-        s1.par_iter_mut()
-            .zip(s2.par_iter_mut())
+        let columns = fft.columns;
+        s1.par_chunks_mut(columns)
+            .zip(s2.par_chunks_mut(columns))
             .enumerate()
-            .for_each(|(i, (x1, x2))| {
-                let y2 = match &ramp {
-                    Some(r) => *x2 * r[i],
-                    None => *x2,
-                };
-                let nsr = noise_power / source_power[ring[i] as usize];
-                let (a12, a21) = (a12.at(i), a21.at(i));
-                let r1 = (nsr * (1.0 + a12.norm_sqr())).max(DET_REGULARIZATION * DET_REGULARIZATION);
-                let r2 = (nsr * (1.0 + a21.norm_sqr())).max(DET_REGULARIZATION * DET_REGULARIZATION);
-                // The mean is a level, not detail: fill it entirely.
-                let fill = if i == 0 { 1.0 } else { COMMON_BAND_FILL };
-                (*x1, *x2) = unmix_frequency(*x1, y2, a12, a21, [r1, r2], fill);
+            .for_each(|(ky, (row1, row2))| {
+                for (kx, (x1, x2)) in row1.iter_mut().zip(row2.iter_mut()).enumerate() {
+                    let i = ky * columns + kx;
+                    let y2 = match &ramp {
+                        Some(r) => *x2 * r[i],
+                        None => *x2,
+                    };
+                    let nsr = noise_power / source_power[ring[i] as usize];
+                    let (a12, a21) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
+                    let r1 = (nsr * (1.0 + a12.norm_sqr())).max(DET_REGULARIZATION * DET_REGULARIZATION);
+                    let r2 = (nsr * (1.0 + a21.norm_sqr())).max(DET_REGULARIZATION * DET_REGULARIZATION);
+                    // The mean is a level, not detail: fill it entirely.
+                    let fill = if i == 0 { 1.0 } else { COMMON_BAND_FILL };
+                    (*x1, *x2) = unmix_frequency(*x1, y2, a12, a21, [r1, r2], fill);
+                }
             });
-        let mut plane1 = vec![0.0f32; layout.height * layout.width];
-        let mut plane2 = vec![0.0f32; layout.height * layout.width];
         fft.inverse_destroying(&mut s1, &mut plane1);
         fft.inverse_destroying(&mut s2, &mut plane2);
         first.push(layout.crop(&plane1));
@@ -174,6 +166,20 @@ pub fn unmix(
         alpha: m1.alpha.clone(),
     };
     Ok([layer(first), layer(second)])
+}
+
+/// Side of the central crop the noise is measured on (the estimate needs
+/// no more, and its cost then does not grow with the image).
+const NOISE_SIDE: usize = 1024;
+
+/// Noise variance of a `height x width` plane, from its central crop.
+fn noise_variance(plane: &[f32], height: usize, width: usize) -> f64 {
+    let (h, w) = (height.min(NOISE_SIDE), width.min(NOISE_SIDE));
+    let (top, left) = ((height - h) / 2, (width - w) / 2);
+    let crop: Vec<f32> = (0..h * w)
+        .map(|i| plane[(top + i / w) * width + left + i % w])
+        .collect();
+    deconv::estimate_noise_sigma(&crop, h, w).powi(2)
 }
 
 /// The two layers at one frequency from mixtures m1, m2 and the cross
