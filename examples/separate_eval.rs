@@ -74,9 +74,9 @@ fn main() {
                         r.shift_px.0,
                         r.shift_px.1
                     );
-                    for k in 0..2 {
+                    for (k, oracle_layer) in oracle.iter().enumerate() {
                         let est = band_psnr(&sep.layers[k], &case.sources[k]);
-                        let ora = band_psnr(&oracle[k], &case.sources[k]);
+                        let ora = band_psnr(oracle_layer, &case.sources[k]);
                         let mixed = band_psnr(&case.mixtures[k], &case.sources[k]);
                         let xt = crosstalk(&sep.layers[k], &case.sources[1 - k]);
                         line += &format!(

@@ -244,8 +244,9 @@ fn ring_power(s1: &[Complex32], s2: &[Complex32], ring: &[u16], noise_power: f32
         .zip(&count)
         .map(|(s, &c)| {
             let mean = if c > 0 { (s / c as f64) as f32 } else { 0.0 };
-            // Never below a thousandth of the noise: no division by zero.
-            (mean - noise_power).max(noise_power.max(f32::MIN_POSITIVE) * 1e-3)
+            // Never below a thousandth of the noise, never zero: the noise-to-
+            // signal ratio stays finite.
+            (mean - noise_power).max(noise_power * 1e-3).max(f32::MIN_POSITIVE)
         })
         .collect()
 }

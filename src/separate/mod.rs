@@ -66,7 +66,7 @@ pub struct Separation {
 const ESTIMATION_SIDE: usize = 512;
 /// Window sides tried, and the window needed per pixel of blur width: the
 /// measurable band (gain above a few percent) must span several channels.
-const WINDOWS: [usize; 6] = [16, 24, 32, 48, 64, 96];
+const WINDOWS: [usize; 7] = [16, 24, 32, 48, 64, 96, 128];
 const WINDOW_PER_SIGMA: f64 = 20.0;
 /// First window, before any blur is known (a sparse look).
 const FIRST_WINDOW: usize = 32;
@@ -149,6 +149,9 @@ pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress
             alpha: m1.alpha.clone(),
         })
     };
+    if layers.iter().flat_map(|l| &l.planes).flatten().any(|v| !v.is_finite()) {
+        return Err(Error::Other("separation produced non-finite values".into()));
+    }
     Ok(Separation {
         layers,
         report: Report {

@@ -91,7 +91,9 @@ pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<
             |best, (i, &v)| if v > best.1 { (i, v) } else { best },
         );
     let rms = (surface.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / surface.len() as f64).sqrt();
-    if !(peak as f64 > PEAK_TO_RMS * rms) {
+    // Written so that a NaN surface fails too.
+    let stands_out = peak as f64 > PEAK_TO_RMS * rms;
+    if !stands_out {
         return Err(Error::bad_parameter(
             "cannot register M2 onto M1: the shots do not show the same scene",
         ));
