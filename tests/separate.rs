@@ -424,3 +424,25 @@ fn command_line_writes_both_layers_and_reports_the_fit() {
         assert!(!path("a.png").exists() && !path("b.png").exists());
     }
 }
+
+/// Pairs the model barely fits never give non-finite layers: one scene and
+/// no reflection (M2 a blurred copy of M1), and a pair with one shot dark.
+#[test]
+fn degenerate_pairs_give_an_error_or_finite_layers() {
+    let camera = source("camera.png");
+    let blurred = noisy(&blur(&camera, &gaussian(2.0, 2.0), 1.0), NOISE_SIGMA, 31);
+    let dim = camera.map_planes(|p| p.iter().map(|v| 0.01 * v).collect());
+    for (name, m1, m2) in [("no reflection", &camera, &blurred), ("one shot dark", &camera, &dim)] {
+        match separate::separate_pair(m1, m2, &SeparateOptions::default(), &Silent) {
+            Ok(separation) => {
+                let finite = separation.layers.iter().flat_map(|l| &l.planes).flatten().all(|v| v.is_finite());
+                assert!(finite, "{name}: non-finite layer");
+                println!("{name}: separated, {:?}", separation.report);
+            }
+            Err(e) => {
+                assert!(e.is_bad_input(), "{name}: {e}");
+                println!("{name}: {e}");
+            }
+        }
+    }
+}
