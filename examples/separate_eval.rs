@@ -28,7 +28,9 @@ fn main() {
     let mix = |a: &unblur::imaging::Image, b: &unblur::imaging::Image, s12, s21, g, seed| {
         mix_with_noise(a, b, s12, s21, g, noise, seed)
     };
-    let cases = vec![
+    let extra = std::env::var("EXTRA").is_ok();
+    let only: Option<String> = std::env::var("ONLY").ok();
+    let mut cases = vec![
         ("camera/brick", mix(&camera, &brick, (1.5, 3.0), (3.0, 1.5), 1.0, 1)),
         (
             "astronaut/camera",
@@ -47,7 +49,20 @@ fn main() {
             ),
         ),
     ];
+    if extra {
+        let a = crop(&astronaut, 56, 0, 400, 512);
+        let c = crop(&coffee, 0, 44, 400, 512);
+        cases.push(("coffee/astro .8", mix(&c, &a, (2.5, 2.5), (1.0, 1.0), 0.8, 41)));
+        cases.push((
+            "brick/astro big",
+            mix(&brick, &astronaut, (5.0, 5.0), (4.0, 6.0), 1.0, 43),
+        ));
+        cases.push(("camera/coffee .4", mix(&c, &a, (1.5, 1.5), (2.0, 3.0), 0.4, 45)));
+    }
     for (name, case) in &cases {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
         let oracle = case.oracle();
         for window in &windows {
             let start = std::time::Instant::now();

@@ -435,7 +435,12 @@ fn degenerate_pairs_give_an_error_or_finite_layers() {
     for (name, m1, m2) in [("no reflection", &camera, &blurred), ("one shot dark", &camera, &dim)] {
         match separate::separate_pair(m1, m2, &SeparateOptions::default(), &Silent) {
             Ok(separation) => {
-                let finite = separation.layers.iter().flat_map(|l| &l.planes).flatten().all(|v| v.is_finite());
+                let finite = separation
+                    .layers
+                    .iter()
+                    .flat_map(|l| &l.planes)
+                    .flatten()
+                    .all(|v| v.is_finite());
                 assert!(finite, "{name}: non-finite layer");
                 println!("{name}: separated, {:?}", separation.report);
             }

@@ -8,11 +8,19 @@ use crate::fft::{self, Complex32};
 
 /// Side of the central crop phase correlation runs on.
 const REGISTRATION_SIDE: usize = 1024;
-/// Width (px) of the Gaussian the correlation peak is smoothed to: a
-/// sampled Gaussian's log is a parabola, so three samples locate it to a
-/// small fraction of a pixel (a raw phase-correlation peak is a sinc, which
-/// a parabola fits with a bias of up to a few tenths of a pixel).
-const PEAK_SIGMA_PX: f64 = 1.0;
+/// Width (px) of the Gaussian the correlation peak is smoothed to. It
+/// weighs the low frequencies, which both shots hold alike however
+/// differently they are focused (the high ones hold each shot's own sharp
+/// layer and only add noise to the surface). And a sampled Gaussian's log is
+/// a parabola, so three samples place the peak to a small fraction of a
+/// pixel (a raw phase-correlation peak is a sinc, which a parabola fits with
+/// a bias of up to a few tenths of a pixel).
+const PEAK_SIGMA_PX: f64 = 2.0;
+/// Shots are mostly taken from one spot: a correlation peak that stands no
+/// more than this much above the zero shift's value is no evidence to move
+/// M2 (a layer with a strong repeating texture next to a much blurred one
+/// flattens the peak by a pixel or so).
+const ZERO_SHIFT_PREFERENCE: f32 = 0.97;
 /// Sub-pixel fractions below this are taken as zero: the two layers' cross
 /// terms move the peak by up to about 0.15 px on aligned shots, and a
 /// spurious shift of that size leaks each layer into the other.
@@ -66,25 +74,7 @@ pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<
     let f1 = plan.forward(&c1);
     let f2 = plan.forward(&c2);
     let signed = |k: usize, n: usize| if k > n / 2 { k as f64 - n as f64 } else { k as f64 };
-    let mut cross: Vec<Complex32> = f1
-        .iter()
-        .zip(&f2)
-        .enumerate()
-        .map(|(i, (a, b))| {
-            let c = a * b.conj();
-            let norm = c.norm();
-            if norm <= 1e-20 {
-                return Complex32::default();
-            }
-            let (ky, kx) = plan.coordinates(i);
-            let wy = std::f64::consts::TAU * signed(ky, h) / h as f64;
-            let wx = std::f64::consts::TAU * kx as f64 / w as f64;
-            let smooth = (-0.5 * PEAK_SIGMA_PX * PEAK_SIGMA_PX * (wx * wx + wy * wy)).exp() as f32;
-            c * (smooth / norm)
-        })
-        .collect();
-    let mut surface = vec![0.0f32; h * w];
-    plan.inverse_destroying(&mut cross, &mut surface);
+    let surface = correlation_surface(&f1, &f2, h, w, PEAK_SIGMA_PX);
     let (peak_index, peak) =
         surface.iter().enumerate().fold(
             (0, f32::NEG_INFINITY),
@@ -98,9 +88,19 @@ pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<
             "cannot register M2 onto M1: the shots do not show the same scene",
         ));
     }
-    let (py, px) = (peak_index / w, peak_index % w);
+    let wrap = |y: usize, x: usize| (y % h) * w + x % w;
+    let (py, px) = if surface[0] >= ZERO_SHIFT_PREFERENCE * peak {
+        (0, 0)
+    } else {
+        (peak_index / w, peak_index % w)
+    };
+    let top = surface[wrap(py, px)] as f64;
     // Parabola through the logs of the peak and its neighbours, per axis.
-    let at = |y: usize, x: usize| (surface[(y % h) * w + x % w] as f64).max(peak as f64 * 1e-6).ln();
+    let at = |y: usize, x: usize| {
+        (surface[wrap(y, x)] as f64)
+            .max(top.abs() * 1e-6 + f64::MIN_POSITIVE)
+            .ln()
+    };
     let refine = |minus: f64, centre: f64, plus: f64| {
         let denominator = minus - 2.0 * centre + plus;
         if denominator < 0.0 {
@@ -131,6 +131,33 @@ pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<
         )));
     }
     Ok(registration)
+}
+
+/// The phase correlation of two spectra (`h x w` crops), its peak smoothed
+/// to a Gaussian of `sigma_px`.
+fn correlation_surface(f1: &[Complex32], f2: &[Complex32], h: usize, w: usize, sigma_px: f64) -> Vec<f32> {
+    let plan = fft::plan(h, w);
+    let signed = |k: usize, n: usize| if k > n / 2 { k as f64 - n as f64 } else { k as f64 };
+    let mut cross: Vec<Complex32> = f1
+        .iter()
+        .zip(f2)
+        .enumerate()
+        .map(|(i, (a, b))| {
+            let c = a * b.conj();
+            let norm = c.norm();
+            if norm <= 1e-20 {
+                return Complex32::default();
+            }
+            let (ky, kx) = plan.coordinates(i);
+            let wy = std::f64::consts::TAU * signed(ky, h) / h as f64;
+            let wx = std::f64::consts::TAU * kx as f64 / w as f64;
+            let smooth = (-0.5 * sigma_px * sigma_px * (wx * wx + wy * wy)).exp() as f32;
+            c * (smooth / norm)
+        })
+        .collect();
+    let mut surface = vec![0.0f32; h * w];
+    plan.inverse_destroying(&mut cross, &mut surface);
+    surface
 }
 
 impl Registration {
@@ -255,14 +282,30 @@ fn busiest_tile(
 mod tests {
     use super::*;
 
-    /// A textured plane: a few incommensurate waves and their products.
-    fn texture(height: usize, width: usize, dx: i64, dy: i64) -> Vec<f32> {
+    /// A broadband texture: sixty waves of seeded frequencies, directions
+    /// and phases (analytic, so a fractional offset is exact).
+    fn texture(height: usize, width: usize, dx: f32, dy: f32) -> Vec<f32> {
+        let mut state = 0x2545F4914F6CDD1Du64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let waves: Vec<(f32, f32, f32, f32)> = (0..60)
+            .map(|_| {
+                let frequency = 0.05 + 2.5 * uniform();
+                let angle = std::f32::consts::TAU * uniform();
+                let phase = std::f32::consts::TAU * uniform();
+                // Natural images: amplitude falls with frequency.
+                (frequency * angle.cos(), frequency * angle.sin(), phase, 1.0 / frequency)
+            })
+            .collect();
         (0..height * width)
             .map(|i| {
-                let y = (i / width) as i64 + dy;
-                let x = (i % width) as i64 + dx;
-                let (y, x) = (y as f32, x as f32);
-                (0.31 * x).sin() * (0.17 * y).cos() + (0.05 * x + 0.07 * y).sin() + 0.5 * (0.013 * x * y).sin()
+                let y = (i / width) as f32 + dy;
+                let x = (i % width) as f32 + dx;
+                waves.iter().map(|(fx, fy, p, a)| a * (fx * x + fy * y + p).sin()).sum()
             })
             .collect()
     }
@@ -273,11 +316,15 @@ mod tests {
             height: 128,
             width: 160,
         };
-        let m1 = texture(128, 160, 0, 0);
+        let m1 = texture(128, 160, 0.0, 0.0);
         // M2's pixel x shows M1's x + (5, -3): aligned(x) = M2(x - (5, -3)).
-        let m2 = texture(128, 160, 5, -3);
+        let m2 = texture(128, 160, 5.0, -3.0);
         let found = register(&m1, size, &m2, size).unwrap();
-        assert_eq!(found.shift_px, (5.0, -3.0));
+        // The content entering and leaving the small crop pulls the peak by
+        // up to a few tenths of a pixel; the whole pixels are exact.
+        let (dx, dy) = found.shift_px;
+        assert!((dx - 5.0).abs() < 0.3 && (dy + 3.0).abs() < 0.3, "({dx}, {dy})");
+        assert_eq!(found.split().0, (5, -3));
         let framed = found.frame(&m2, size, size);
         // Inside the covered part, the framed M2 is M1.
         let (top, left, bottom, right) = found.overlap(size, size);
@@ -289,12 +336,24 @@ mod tests {
     }
 
     #[test]
+    fn places_a_half_pixel_shift() {
+        let size = Size {
+            height: 128,
+            width: 160,
+        };
+        let m1 = texture(128, 160, 0.0, 0.0);
+        let m2 = texture(128, 160, 3.5, -2.0);
+        let (dx, dy) = register(&m1, size, &m2, size).unwrap().shift_px;
+        assert!((dx - 3.5).abs() < 0.1 && (dy + 2.0).abs() < 0.1, "({dx}, {dy})");
+    }
+
+    #[test]
     fn refuses_unrelated_planes() {
         let size = Size {
             height: 128,
             width: 128,
         };
-        let m1 = texture(128, 128, 0, 0);
+        let m1 = texture(128, 128, 0.0, 0.0);
         let noise: Vec<f32> = (0..128 * 128u32)
             .map(|i| ((i.wrapping_mul(2654435761) >> 7) % 1000) as f32 / 1000.0)
             .collect();
