@@ -16,10 +16,10 @@ const REGISTRATION_SIDE: usize = 1024;
 /// pixel (a raw phase-correlation peak is a sinc, which a parabola fits with
 /// a bias of up to a few tenths of a pixel).
 const PEAK_SIGMA_PX: f64 = 2.0;
-/// Shots are mostly taken from one spot: a correlation peak that stands no
-/// more than this much above the zero shift's value is no evidence to move
-/// M2 (a layer with a strong repeating texture next to a much blurred one
-/// flattens the peak by a pixel or so).
+/// Shots are mostly taken from one spot: a correlation peak whose value the
+/// zero shift reaches to within this factor is no evidence to move M2 at
+/// all (a layer with a strong repeating texture next to a much blurred one
+/// flattens and moves the peak by a pixel or so).
 const ZERO_SHIFT_PREFERENCE: f32 = 0.97;
 /// Sub-pixel fractions below this are taken as zero: the two layers' cross
 /// terms move the peak by up to about 0.15 px on aligned shots, and a
@@ -89,11 +89,8 @@ pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<
         ));
     }
     let wrap = |y: usize, x: usize| (y % h) * w + x % w;
-    let (py, px) = if surface[0] >= ZERO_SHIFT_PREFERENCE * peak {
-        (0, 0)
-    } else {
-        (peak_index / w, peak_index % w)
-    };
+    let stay = surface[0] >= ZERO_SHIFT_PREFERENCE * peak;
+    let (py, px) = if stay { (0, 0) } else { (peak_index / w, peak_index % w) };
     let top = surface[wrap(py, px)] as f64;
     // Parabola through the logs of the peak and its neighbours, per axis.
     let at = |y: usize, x: usize| {
@@ -110,8 +107,14 @@ pub fn register(lum1: &[f32], size1: Size, lum2: &[f32], size2: Size) -> Result<
         }
     };
     let deadband = |f: f64| if f.abs() < SUBPIXEL_DEADBAND_PX { 0.0 } else { f };
-    let fy = deadband(refine(at(py + h - 1, px), at(py, px), at(py + 1, px)));
-    let fx = deadband(refine(at(py, px + w - 1), at(py, px), at(py, px + 1)));
+    let (fy, fx) = if stay {
+        (0.0, 0.0)
+    } else {
+        (
+            deadband(refine(at(py + h - 1, px), at(py, px), at(py + 1, px))),
+            deadband(refine(at(py, px + w - 1), at(py, px), at(py, px + 1))),
+        )
+    };
     // crop1(x) = crop2(x - d), so M1(X) = M2(X - (origin1 + d - origin2)).
     let shift_px = (
         origin1.1 as f64 + signed(px, w) + fx - origin2.1 as f64,
