@@ -146,15 +146,28 @@ pub fn mix_with_noise(
     noise: f32,
     seed: u64,
 ) -> Mixture {
-    let k12 = gaussian(sigma12.0, sigma12.1);
-    let k21 = gaussian(sigma21.0, sigma21.1);
+    let mut mixture = mix_kernels(
+        s1,
+        s2,
+        gaussian(sigma12.0, sigma12.1),
+        gaussian(sigma21.0, sigma21.1),
+        gain,
+        noise,
+        seed,
+    );
+    mixture.sigmas_px = [sigma12, sigma21];
+    mixture
+}
+
+/// A mixture through any pair of kernels (`sigmas_px` left at zero).
+pub fn mix_kernels(s1: &Image, s2: &Image, k12: Kernel, k21: Kernel, gain: f64, noise: f32, seed: u64) -> Mixture {
     let m1 = noisy(&add(s1, &blur(s2, &k12, gain as f32)), noise, seed);
     let m2 = noisy(&add(&blur(s1, &k21, gain as f32), s2), noise, seed + 1);
     Mixture {
         sources: [s1.clone(), s2.clone()],
         mixtures: [m1, m2],
         kernels: [k12, k21],
-        sigmas_px: [sigma12, sigma21],
+        sigmas_px: [(0.0, 0.0); 2],
         gain,
     }
 }
