@@ -58,8 +58,17 @@ fn main() {
             mix(&brick, &astronaut, (5.0, 5.0), (4.0, 6.0), 1.0, 43),
         ));
         cases.push(("camera/coffee .4", mix(&c, &a, (1.5, 1.5), (2.0, 3.0), 0.4, 45)));
-        let disk = |r: f64| format!("disk:r={r}").parse::<unblur::psf::PsfSpec>().unwrap().kernel().unwrap();
-        cases.push(("camera/brick disk", mix_kernels(&camera, &brick, disk(3.0), disk(4.0), 1.0, noise, 47)));
+        let disk = |r: f64| {
+            format!("disk:r={r}")
+                .parse::<unblur::psf::PsfSpec>()
+                .unwrap()
+                .kernel()
+                .unwrap()
+        };
+        cases.push((
+            "camera/brick disk",
+            mix_kernels(&camera, &brick, disk(3.0), disk(4.0), 1.0, noise, 47),
+        ));
     }
     for (name, case) in &cases {
         if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {

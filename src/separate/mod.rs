@@ -112,43 +112,7 @@ pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress
     let (c1, c2, ch, cw) = registration.estimation_crops(&lum1, &lum2, m1.width, overlap, ESTIMATION_SIDE);
     let (blur_12, blur_21, window, channels_used) = estimate(&c1, &c2, ch, cw, options, progress)?;
     let (t12, t21) = (Transfer::Gaussian(blur_12), Transfer::Gaussian(blur_21));
-    let full_frame = (0, 0, m1.height, m1.width);
-    let layers = if overlap == full_frame {
-        unmix(m1, m2, &t12, &t21, rest_px, progress)?
-    } else {
-        // Unmix only where both shots hold data (reflected borders there,
-        // as for any photo), then extend the layers to M1's frame by their
-        // edge pixels: M2's made-up border would otherwise leak into the
-        // low band everywhere.
-        let (top, left, bottom, right) = overlap;
-        let inner = Size {
-            height: bottom - top,
-            width: right - left,
-        };
-        let cut = |image: &Image| Image {
-            width: inner.width,
-            height: inner.height,
-            planes: image
-                .planes
-                .iter()
-                .map(|p| {
-                    (0..inner.height * inner.width)
-                        .map(|i| p[(top + i / inner.width) * size1.width + left + i % inner.width])
-                        .collect()
-                })
-                .collect(),
-            alpha: None,
-        };
-        let placed = Registration {
-            shift_px: (left as f64, top as f64),
-        };
-        unmix(&cut(m1), &cut(m2), &t12, &t21, rest_px, progress)?.map(|layer| Image {
-            width: size1.width,
-            height: size1.height,
-            planes: layer.planes.iter().map(|p| placed.frame(p, size1, inner)).collect(),
-            alpha: m1.alpha.clone(),
-        })
-    };
+    let layers = unmix_overlap(m1, m2, overlap, &t12, &t21, rest_px, progress)?;
     if layers.iter().flat_map(|l| &l.planes).flatten().any(|v| !v.is_finite()) {
         return Err(Error::Other("separation produced non-finite values".into()));
     }
@@ -162,6 +126,59 @@ pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress
             channels_used,
         },
     })
+}
+
+/// The layers of `m1` and the framed `m2` (M1's size), unmixed only where
+/// both shots hold data (`overlap`: top, left, bottom, right), reflected
+/// borders there as for any photo, then extended to M1's frame by their edge
+/// pixels: M2's made-up border would otherwise leak into the low band
+/// everywhere.
+fn unmix_overlap(
+    m1: &Image,
+    m2: &Image,
+    overlap: (usize, usize, usize, usize),
+    t12: &Transfer,
+    t21: &Transfer,
+    rest_px: (f64, f64),
+    progress: &dyn Progress,
+) -> Result<[Image; 2]> {
+    if overlap == (0, 0, m1.height, m1.width) {
+        return unmix(m1, m2, t12, t21, rest_px, progress);
+    }
+    let (top, left, bottom, right) = overlap;
+    let frame = Size {
+        height: m1.height,
+        width: m1.width,
+    };
+    let inner = Size {
+        height: bottom - top,
+        width: right - left,
+    };
+    let cut = |image: &Image| Image {
+        width: inner.width,
+        height: inner.height,
+        planes: image
+            .planes
+            .iter()
+            .map(|p| {
+                (0..inner.height * inner.width)
+                    .map(|i| p[(top + i / inner.width) * frame.width + left + i % inner.width])
+                    .collect()
+            })
+            .collect(),
+        alpha: None,
+    };
+    let placed = Registration {
+        shift_px: (left as f64, top as f64),
+    };
+    Ok(
+        unmix(&cut(m1), &cut(m2), t12, t21, rest_px, progress)?.map(|layer| Image {
+            width: frame.width,
+            height: frame.height,
+            planes: layer.planes.iter().map(|p| placed.frame(p, frame, inner)).collect(),
+            alpha: m1.alpha.clone(),
+        }),
+    )
 }
 
 /// Shots whose aligned luminance differs by less than this RMS, relative to
