@@ -70,20 +70,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let [layer1, layer2] = &separation.layers;
     save_both([(l1.as_path(), layer1), (l2.as_path(), layer2)], &m1)?;
     if args.report {
-        let r = &separation.report;
-        println!(
-            "window={} shift_x={:.2} shift_y={:.2} gain12={:.3} sigma12_x={:.3} sigma12_y={:.3} \
-             gain21={:.3} sigma21_x={:.3} sigma21_y={:.3}",
-            r.window,
-            r.shift_px.0,
-            r.shift_px.1,
-            r.blur_12.gain,
-            r.blur_12.sigma_x_px,
-            r.blur_12.sigma_y_px,
-            r.blur_21.gain,
-            r.blur_21.sigma_x_px,
-            r.blur_21.sigma_y_px
-        );
+        println!("{}", separation.report);
     }
     Ok(())
 }
@@ -95,7 +82,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Writes both layers, each through a temporary file next to its
 /// destination, and renames them into place only once both are written: a
-/// failed run leaves neither a truncated nor a half-updated pair.
+/// failed encode or write leaves no output at all, never a truncated one.
 fn save_both(layers: [(&Path, &Image); 2], like: &Decoded) -> Result<(), Failure> {
     let options = EncodeOptions {
         depth: if like.depth == BitDepth::Eight {

@@ -22,10 +22,9 @@ mod stft;
 
 use rayon::prelude::*;
 
-pub use blur_fit::{CrossBlur, axis_transfer};
-pub use inverse::{DET_REGULARIZATION, Transfer, unmix};
-pub use registration::Registration;
-use registration::Size;
+pub use blur_fit::CrossBlur;
+pub use inverse::{Transfer, unmix};
+use registration::{Registration, Size};
 
 use crate::error::{Error, Result};
 use crate::imaging::Image;
@@ -50,6 +49,26 @@ pub struct Report {
     pub shift_px: (f64, f64),
     /// Channels that entered each fit.
     pub channels_used: [usize; 2],
+}
+
+impl std::fmt::Display for Report {
+    /// One line of `key=value` pairs (what `unblur separate --report` prints).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "window={} shift_x={:.2} shift_y={:.2} gain12={:.3} sigma12_x={:.3} sigma12_y={:.3} \
+             gain21={:.3} sigma21_x={:.3} sigma21_y={:.3}",
+            self.window,
+            self.shift_px.0,
+            self.shift_px.1,
+            self.blur_12.gain,
+            self.blur_12.sigma_x_px,
+            self.blur_12.sigma_y_px,
+            self.blur_21.gain,
+            self.blur_21.sigma_x_px,
+            self.blur_21.sigma_y_px
+        )
+    }
 }
 
 /// The two layers (each of the inputs' size, in M1's frame) and the report.
