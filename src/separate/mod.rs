@@ -205,16 +205,14 @@ fn unmix_overlap(
 const IDENTICAL_RELATIVE_RMS: f64 = 1e-3;
 
 fn check_not_identical(lum1: &[f32], lum2: &[f32]) -> Result<()> {
-    let n = lum1.len() as f64;
     let difference = lum1
-        .iter()
+        .par_iter()
         .zip(lum2)
         .map(|(a, b)| ((a - b) as f64).powi(2))
         .sum::<f64>()
-        / n;
-    let mean = lum1.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let spread = lum1.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-    if difference.sqrt() <= IDENTICAL_RELATIVE_RMS * spread.sqrt() {
+        / lum1.len() as f64;
+    let (_, spread) = mean_and_spread(lum1);
+    if difference.sqrt() <= IDENTICAL_RELATIVE_RMS * spread {
         return Err(Error::bad_parameter(
             "M1 and M2 are the same image: separation needs two shots focused on different layers",
         ));
@@ -260,11 +258,17 @@ fn luminance(image: &Image) -> Vec<f32> {
 /// Relative standard deviation below which an image counts as blank.
 const BLANK_CONTRAST: f64 = 1e-4;
 
-fn check_not_blank(plane: &[f32], name: &str) -> Result<()> {
+/// Mean and standard deviation of a plane.
+fn mean_and_spread(plane: &[f32]) -> (f64, f64) {
     let n = plane.len() as f64;
-    let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = plane.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-    if var.sqrt() <= BLANK_CONTRAST * mean.abs().max(1.0) {
+    let mean = plane.par_iter().map(|&v| v as f64).sum::<f64>() / n;
+    let variance = plane.par_iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, variance.sqrt())
+}
+
+fn check_not_blank(plane: &[f32], name: &str) -> Result<()> {
+    let (mean, spread) = mean_and_spread(plane);
+    if spread <= BLANK_CONTRAST * mean.abs().max(1.0) {
         return Err(Error::bad_parameter(format!(
             "{name} is blank (uniform): nothing to separate"
         )));
