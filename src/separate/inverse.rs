@@ -93,6 +93,15 @@ impl Otf {
             Otf::Full(values) => values[i],
         }
     }
+
+    /// The value at (ky, kx) when the transfer is real and separable.
+    #[inline]
+    fn real_at(&self, ky: usize, kx: usize) -> Option<f32> {
+        match self {
+            Otf::Separable { along_x, along_y } => Some(along_y[ky] * along_x[kx]),
+            Otf::Full(_) => None,
+        }
+    }
 }
 
 /// The two layers of mixtures `m1`, `m2` (same size and channels) given
@@ -145,12 +154,23 @@ pub fn unmix(
                         None => *x2,
                     };
                     let nsr = noise_power / source_power[ring[i] as usize];
-                    let (a12, a21) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
-                    let r1 = (nsr * (1.0 + a12.norm_sqr())).max(DET_REGULARIZATION * DET_REGULARIZATION);
-                    let r2 = (nsr * (1.0 + a21.norm_sqr())).max(DET_REGULARIZATION * DET_REGULARIZATION);
                     // The mean is a level, not detail: fill it entirely.
                     let fill = if i == 0 { 1.0 } else { COMMON_BAND_FILL };
-                    (*x1, *x2) = unmix_frequency(*x1, y2, a12, a21, [r1, r2], fill);
+                    let floor = DET_REGULARIZATION * DET_REGULARIZATION;
+                    (*x1, *x2) = match (a12.real_at(ky, kx), a21.real_at(ky, kx)) {
+                        (Some(a), Some(b)) => {
+                            let r = [(nsr * (1.0 + a * a)).max(floor), (nsr * (1.0 + b * b)).max(floor)];
+                            unmix_frequency_real(*x1, y2, a, b, r, fill)
+                        }
+                        _ => {
+                            let (a, b) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
+                            let r = [
+                                (nsr * (1.0 + a.norm_sqr())).max(floor),
+                                (nsr * (1.0 + b.norm_sqr())).max(floor),
+                            ];
+                            unmix_frequency(*x1, y2, a, b, r, fill)
+                        }
+                    };
                 }
             });
         fft.inverse_destroying(&mut s1, &mut plane1);
@@ -217,6 +237,35 @@ fn unmix_frequency(
     (exact1 + (wiener1 - exact1) * fill, exact2 + (wiener2 - exact2) * fill)
 }
 
+/// [`unmix_frequency`] for real transfers (zero-phase blurs): the same
+/// solve in real arithmetic, about a third of the work.
+fn unmix_frequency_real(
+    m1: Complex32,
+    m2: Complex32,
+    a12: f32,
+    a21: f32,
+    r: [f32; 2],
+    fill: f32,
+) -> (Complex32, Complex32) {
+    let det = 1.0 - a12 * a21;
+    let exact1 = (m1 - m2 * a12) * (det / (det * det + r[0]));
+    let exact2 = (m2 - m1 * a21) * (det / (det * det + r[1]));
+    if fill == 0.0 {
+        return (exact1, exact2);
+    }
+    let q = r[0].min(r[1]);
+    let (g00, g01, g11) = (1.0 + a12 * a12 + q, a12 + a21, 1.0 + a21 * a21 + q);
+    let g_det = g00 * g11 - g01 * g01;
+    if g_det == 0.0 {
+        return (exact1, exact2);
+    }
+    let y1 = (m1 * g11 - m2 * g01) / g_det;
+    let y2 = (m2 * g00 - m1 * g01) / g_det;
+    let wiener1 = y1 + y2 * a21;
+    let wiener2 = y1 * a12 + y2;
+    (exact1 + (wiener1 - exact1) * fill, exact2 + (wiener2 - exact2) * fill)
+}
+
 /// Per stored frequency, its ring of radius |w| / pi in RINGS steps.
 fn ring_index(fft: &Fft2d) -> Vec<u16> {
     let signed = |k: usize, n: usize| if k > n / 2 { k as f64 - n as f64 } else { k as f64 };
@@ -234,12 +283,28 @@ fn ring_index(fft: &Fft2d) -> Vec<u16> {
 /// away, and about two where it is not: an over-estimate there is harmless).
 fn ring_power(s1: &[Complex32], s2: &[Complex32], ring: &[u16], noise_power: f32) -> Vec<f32> {
     let rings = RINGS * 3 / 2 + 1;
-    let mut sum = vec![0.0f64; rings];
-    let mut count = vec![0usize; rings];
-    for ((a, b), &r) in s1.iter().zip(s2).zip(ring) {
-        sum[r as usize] += 0.5 * (a.norm_sqr() + b.norm_sqr()) as f64;
-        count[r as usize] += 1;
-    }
+    let (sum, count) = s1
+        .par_chunks(1 << 16)
+        .zip(s2.par_chunks(1 << 16))
+        .zip(ring.par_chunks(1 << 16))
+        .fold(
+            || (vec![0.0f64; rings], vec![0usize; rings]),
+            |(mut sum, mut count), ((a, b), r)| {
+                for ((a, b), &r) in a.iter().zip(b).zip(r) {
+                    sum[r as usize] += 0.5 * (a.norm_sqr() + b.norm_sqr()) as f64;
+                    count[r as usize] += 1;
+                }
+                (sum, count)
+            },
+        )
+        .reduce(
+            || (vec![0.0f64; rings], vec![0usize; rings]),
+            |(mut sum, mut count), (s, c)| {
+                sum.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+                count.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+                (sum, count)
+            },
+        );
     sum.iter()
         .zip(&count)
         .map(|(s, &c)| {
