@@ -451,3 +451,40 @@ fn degenerate_pairs_give_an_error_or_finite_layers() {
         }
     }
 }
+
+/// Records every fraction reported.
+struct Recorder(std::sync::Mutex<Vec<f32>>);
+
+impl Progress for Recorder {
+    fn report(&self, _stage: &str, fraction: f32) {
+        self.0.lock().unwrap().push(fraction);
+    }
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn progress_runs_once_from_zero_to_one() {
+    let camera = source("camera.png");
+    let mixture = mix(
+        &crop(&camera, 0, 0, 160, 200),
+        &crop(&source("brick.png"), 100, 100, 160, 200),
+        (1.0, 2.0),
+        (2.0, 1.0),
+        1.0,
+        37,
+    );
+    let recorder = Recorder(Default::default());
+    separate::separate_pair(
+        &mixture.mixtures[0],
+        &mixture.mixtures[1],
+        &SeparateOptions::default(),
+        &recorder,
+    )
+    .unwrap();
+    let fractions = recorder.0.into_inner().unwrap();
+    assert!(fractions.windows(2).all(|w| w[1] >= w[0]), "{fractions:?}");
+    assert_eq!(fractions.first(), Some(&0.0));
+    assert_eq!(fractions.last(), Some(&1.0));
+}

@@ -79,6 +79,46 @@ pub struct Separation {
     pub report: Report,
 }
 
+/// Where each phase's progress lies in the whole job's [0, 1] (start, span),
+/// roughly in proportion to their time.
+struct Phases {
+    registration: (f32, f32),
+    first_look: (f32, f32),
+    final_pass: (f32, f32),
+    unmixing: (f32, f32),
+}
+
+const PHASES: Phases = Phases {
+    registration: (0.0, 0.05),
+    first_look: (0.05, 0.15),
+    final_pass: (0.2, 0.3),
+    unmixing: (0.5, 0.5),
+};
+
+/// One phase of a longer job: its fractions map into its share of the whole.
+struct Phase<'a> {
+    whole: &'a dyn Progress,
+    start: f32,
+    span: f32,
+}
+
+impl<'a> Phase<'a> {
+    fn new(whole: &'a dyn Progress, (start, span): (f32, f32)) -> Self {
+        Phase { whole, start, span }
+    }
+}
+
+impl Progress for Phase<'_> {
+    fn report(&self, stage: &str, fraction: f32) {
+        self.whole
+            .report(stage, self.start + self.span * fraction.clamp(0.0, 1.0));
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.whole.is_cancelled()
+    }
+}
+
 /// Side of the square crop the blur is estimated on: big enough for
 /// thousands of STFT samples per channel, bounded so estimation cost does
 /// not grow with the image.
@@ -113,7 +153,7 @@ pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress
     let lum2 = luminance(m2);
     check_not_blank(&lum1, "M1")?;
     check_not_blank(&lum2, "M2")?;
-    progress.step("Registering", 0.0)?;
+    Phase::new(progress, PHASES.registration).step("Registering", 0.0)?;
     let registration = registration::register(&lum1, size1, &lum2, size2)?;
     let ((ix, iy), rest_px) = registration.split();
     let framed = if size1 == size2 && ix == 0 && iy == 0 {
@@ -131,7 +171,8 @@ pub fn separate_pair(m1: &Image, m2: &Image, options: &SeparateOptions, progress
     let (c1, c2, ch, cw) = registration.estimation_crops(&lum1, &lum2, m1.width, overlap, ESTIMATION_SIDE);
     let (blur_12, blur_21, window, channels_used) = estimate(&c1, &c2, ch, cw, options, progress)?;
     let (t12, t21) = (Transfer::Gaussian(blur_12), Transfer::Gaussian(blur_21));
-    let layers = unmix_overlap(m1, m2, overlap, &t12, &t21, rest_px, progress)?;
+    let unmixing = Phase::new(progress, PHASES.unmixing);
+    let layers = unmix_overlap(m1, m2, overlap, &t12, &t21, rest_px, &unmixing)?;
     if layers.iter().flat_map(|l| &l.planes).flatten().any(|v| !v.is_finite()) {
         return Err(Error::Other("separation produced non-finite values".into()));
     }
@@ -287,8 +328,9 @@ fn estimate(
     progress: &dyn Progress,
 ) -> Result<(CrossBlur, CrossBlur, usize, [usize; 2])> {
     let largest = (height.min(width) - 1) / PATCHES_PER_SIDE;
-    let fits = |window: usize, hop: usize, bins| -> Result<Option<(CrossBlur, CrossBlur, [usize; 2])>> {
-        let (m12, m21) = measure(c1, c2, height, width, window, hop, bins, progress)?;
+    type Fits = Option<(CrossBlur, CrossBlur, [usize; 2])>;
+    let fits = |window: usize, hop: usize, bins, phase: &dyn Progress| -> Result<Fits> {
+        let (m12, m21) = measure(c1, c2, height, width, window, hop, bins, phase)?;
         Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
             (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
             _ => None,
@@ -307,7 +349,14 @@ fn estimate(
     // blur's size; the final pass uses the window it needs, densely, on
     // the channels where either blur's gain is measurable.
     let first_window = chosen.unwrap_or(FIRST_WINDOW.min(largest.max(WINDOWS[0])));
-    let Some((b12, b21, _)) = fits(first_window, first_window / 2, stft::all_bins(first_window))? else {
+    let first_look = Phase::new(progress, PHASES.first_look);
+    let Some((b12, b21, _)) = fits(
+        first_window,
+        first_window / 2,
+        stft::all_bins(first_window),
+        &first_look,
+    )?
+    else {
         return Err(Error::bad_parameter(
             "the two images do not separate: no frequency channel shows two independent layers",
         ));
@@ -324,7 +373,12 @@ fn estimate(
             .min(largest.max(WINDOWS[0]))
     });
     let bins = measurable_bins(window, &[b12, b21]);
-    let found = fits(window, (window / 4).max(1), bins)?;
+    let found = fits(
+        window,
+        (window / 4).max(1),
+        bins,
+        &Phase::new(progress, PHASES.final_pass),
+    )?;
     let Some((blur_12, blur_21, channels_used)) = found else {
         return Err(Error::bad_parameter(
             "the two images do not separate: no frequency channel shows two independent layers",
