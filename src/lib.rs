@@ -1,6 +1,8 @@
 //! unblur: sharpens blurred photos. The engine (images, PSFs, FFTs,
 //! deconvolution, metrics) behind the `unblur` editor and command line.
 
+pub mod app;
+pub mod blind;
 pub mod deconv;
 pub mod engine;
 pub mod error;

@@ -2,7 +2,9 @@
 //! line on stderr and exit code 2 for bad usage or input, 1 otherwise.
 
 mod bench;
+mod blind;
 mod deconv;
+mod editor;
 mod metrics;
 mod paths;
 mod progress;
@@ -20,15 +22,19 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// An image to open in the editor (not part of this build yet); without
-    /// one, deblurs the built-in sample with every method.
+    /// An image to open in the editor; without one, the editor restores the
+    /// last session or opens the built-in sample.
     image: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    editor: editor::Args,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Deconvolve an image with a known PSF.
     Deconv(deconv::Args),
+    /// Estimate the blur from the image alone, then deblur.
+    Blind(blind::Args),
     /// Render a PSF as an image.
     Psf(psf::Args),
     /// PSNR and SSIM of an image against a reference.
@@ -37,6 +43,8 @@ enum Command {
     Bench(bench::Args),
     /// Separate two shots through glass, each focused on one layer, into the layers.
     Separate(separate::Args),
+    /// Deblur the built-in sample with every method, without a window.
+    Sample,
 }
 
 /// A failure with its exit code.
@@ -82,11 +90,13 @@ pub fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Some(Command::Deconv(args)) => deconv::run(&args),
+        Some(Command::Blind(args)) => blind::run(&args),
         Some(Command::Psf(args)) => psf::run(&args),
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Separate(args)) => separate::run(&args),
-        None => sample::run(cli.image.as_deref()),
+        Some(Command::Sample) => sample::run(),
+        None => editor::run(cli.image.as_deref(), &cli.editor),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

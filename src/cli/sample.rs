@@ -1,7 +1,7 @@
 //! `unblur` with no subcommand: deblurs the built-in sample with every method
 //! and reports how close each result is to the sharp original.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use unblur::deconv::{self, Method, Settings};
 use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions, LightSpace};
@@ -18,14 +18,7 @@ const SAMPLE_PSF: &str = "disk:r=6";
 /// Where the results go, under the current folder.
 const OUTPUT_FOLDER: &str = "unblur-sample";
 
-pub fn run(image: Option<&Path>) -> Result<(), Failure> {
-    if let Some(path) = image {
-        return Err(Failure::usage(format!(
-            "{}: this build has no editor window; deblur it with: unblur deconv {} -o OUT.png --psf SPEC",
-            path.display(),
-            path.display()
-        )));
-    }
+pub fn run() -> Result<(), Failure> {
     let folder = PathBuf::from(OUTPUT_FOLDER);
     std::fs::create_dir_all(&folder).map_err(|e| Failure {
         code: 1,

@@ -16,7 +16,7 @@ use std::str::FromStr;
 pub use auto::SpectrumModel;
 pub use boundary::{Boundary, Layout, looks_periodic};
 pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
-pub use operators::{otf, place_kernel};
+pub use operators::{gradient, gradient_adjoint, gradient_energy, otf, place_kernel};
 pub use rl::richardson_lucy;
 pub use spectral::Prepared;
 pub use tv::{total_variation, tv_penalty};
@@ -269,15 +269,32 @@ fn all_finite(plane: &[f32]) -> bool {
 
 /// Checks sizes, values and parameters before any work.
 pub fn validate(image: &Image, kernel: &Kernel, settings: &Settings) -> Result<()> {
+    check_kernel_fits(image, kernel)?;
+    check_finite(image)?;
+    validate_settings(settings)
+}
+
+/// The PSF must fit inside the image.
+pub fn check_kernel_fits(image: &Image, kernel: &Kernel) -> Result<()> {
     if kernel.height > image.height || kernel.width > image.width {
         return Err(Error::bad_parameter(format!(
             "PSF ({}x{}) is larger than the image ({}x{})",
             kernel.width, kernel.height, image.width, image.height
         )));
     }
+    Ok(())
+}
+
+/// Every sample must be a number (one pass over the image).
+pub fn check_finite(image: &Image) -> Result<()> {
     if image.planes.iter().any(|p| !all_finite(p)) {
         return Err(Error::bad_parameter("image holds NaN or infinite values"));
     }
+    Ok(())
+}
+
+/// Parameters must be positive and iterations in range.
+pub fn validate_settings(settings: &Settings) -> Result<()> {
     for (name, value) in [("nsr", settings.nsr), ("lambda", settings.lambda)] {
         if let Some(v) = value
             && (!v.is_finite() || v <= 0.0)

@@ -1,0 +1,140 @@
+//! Blind estimation on the shared cases: parametric fits and free-form kernels.
+//! `cargo run --release --example blind_evaluate [parametric|kernel] [CASE-FILTER]`
+
+use std::path::Path;
+use std::time::Instant;
+
+use unblur::blind::{self, KernelOptions, ParametricModel};
+use unblur::imaging::{self, DecodeOptions};
+use unblur::imaging::{BitDepth, Decoded, Image, LightSpace};
+use unblur::jobs::Silent;
+use unblur::metrics;
+use unblur::psf::Kernel;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).map(String::as_str).unwrap_or("parametric");
+    let filter = args.get(2).cloned().unwrap_or_default();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cases");
+    let mut ids: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|id| id.contains(&filter))
+        .collect();
+    ids.sort();
+    for id in ids {
+        let dir = root.join(&id);
+        let blurred = if dir.join("blurred.png").exists() {
+            "blurred.png"
+        } else {
+            "blurred.jpg"
+        };
+        let decoded = imaging::load(&dir.join(blurred), &DecodeOptions::default()).unwrap();
+        if what == "kernel" {
+            let size: Option<usize> = args.get(3).and_then(|s| s.parse().ok());
+            kernel_case(&dir, &id, &decoded, size);
+        }
+        if what == "parametric" {
+            for model in [
+                ParametricModel::Disk,
+                ParametricModel::Gaussian,
+                ParametricModel::Motion,
+            ] {
+                let start = Instant::now();
+                let e = blind::estimate_parametric(&decoded.image, model, &Silent).unwrap();
+                println!(
+                    "{id:<34} {:<28} conf {:.3} res {:.4} {:.0} ms",
+                    e.spec.to_string(),
+                    e.confidence,
+                    e.residual,
+                    start.elapsed().as_secs_f64() * 1e3
+                );
+            }
+        }
+    }
+}
+
+fn as_stored(image: &Image, space: LightSpace, depth: BitDepth) -> Image {
+    let levels = if depth == BitDepth::Eight { 255.0 } else { 65535.0 };
+    image.map_planes(|p| {
+        p.iter()
+            .map(|v| {
+                let e = if space == LightSpace::Srgb {
+                    imaging::linear_to_srgb(*v)
+                } else {
+                    *v
+                };
+                (e.clamp(0.0, 1.0) * levels).round() / levels
+            })
+            .collect()
+    })
+}
+
+/// SSD against the truth after the best integer shift within +-`reach`,
+/// over the interior that every shift keeps.
+pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize) -> f64 {
+    let (w, h) = (image.width, image.height);
+    let mut best = f64::INFINITY;
+    for dy in -(reach as isize)..=reach as isize {
+        for dx in -(reach as isize)..=reach as isize {
+            let mut ssd = 0.0;
+            for (p, t) in image.planes.iter().zip(&truth.planes) {
+                for y in reach..h - reach {
+                    let sy = (y as isize + dy) as usize;
+                    for x in reach..w - reach {
+                        let sx = (x as isize + dx) as usize;
+                        let d = (p[sy * w + sx] - t[y * w + x]) as f64;
+                        ssd += d * d;
+                    }
+                }
+            }
+            best = best.min(ssd);
+        }
+    }
+    best
+}
+
+fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Option<usize>) {
+    let truth_kernel = Kernel::from_file(&dir.join("kernel.png")).unwrap();
+    let size = size.unwrap_or(truth_kernel.width + 4);
+    let start = Instant::now();
+    let estimate = blind::estimate_kernel(
+        &decoded.image,
+        &KernelOptions {
+            kernel_size: Some(size),
+            region: None,
+        },
+        &Silent,
+    )
+    .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let ke = metrics::kernel_error(&estimate.kernel, &truth_kernel);
+    let floor = imaging::noise_floor(decoded);
+    let (truth, _) = imaging::load_stored(&dir.join("gt.png"), 1000.0).unwrap();
+    let run = |k: &Kernel| {
+        let (out, _) = blind::deblur(&decoded.image, k, floor, &Silent).unwrap();
+        as_stored(&out, decoded.space, decoded.depth)
+    };
+    let with_estimate = run(&estimate.kernel);
+    let with_truth = run(&truth_kernel);
+    let ratio = aligned_ssd(&with_estimate, &truth, 4) / aligned_ssd(&with_truth, &truth, 4);
+    let blurred = as_stored(&decoded.image, decoded.space, decoded.depth);
+    println!(
+        "{id:<34} size {size:>2} KE {ke:.4} ratio {ratio:5.2} psnr est {:.2} true {:.2} blurred {:.2}  {secs:.2} s",
+        metrics::psnr(&with_estimate, &truth),
+        metrics::psnr(&with_truth, &truth),
+        metrics::psnr(&blurred, &truth)
+    );
+    let out = std::env::temp_dir().join(format!("blind-{id}.png"));
+    let _ = imaging::save(
+        &out,
+        &estimate.kernel.to_display_image(),
+        &imaging::EncodeOptions {
+            depth: BitDepth::Sixteen,
+            space: LightSpace::Linear,
+            jpeg_quality: 100,
+        },
+    );
+}

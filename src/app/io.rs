@@ -1,0 +1,249 @@
+//! Opening images (files, the built-in sample) and exporting layers. These
+//! run on job threads; they return messages, never panic.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::imaging::{self, BitDepth, DecodeOptions, EncodeOptions, Image, LightSpace, SpaceChoice};
+use crate::jobs::Progress;
+use crate::psf::Kernel;
+use eframe::egui::ColorImage;
+
+use super::document::Opened;
+use super::params::Params;
+use super::render::{self, Source};
+use super::session::StateDir;
+use super::spectrum;
+
+const SAMPLE_BLURRED: &[u8] = include_bytes!("../../assets/sample.jpg");
+const SAMPLE_SHARP: &[u8] = include_bytes!("../../assets/sample-sharp.png");
+/// The blur the sample was made with (the sliders start there).
+pub const SAMPLE_PSF: &str = "disk:r=6";
+
+/// A file decoded with its spectrum, ready to become a document.
+pub struct Loaded {
+    pub opened: Opened,
+    pub spectrum: (ColorImage, usize),
+}
+
+/// Decodes `path` in `space` (auto: DESIGN.md §3's rule).
+pub fn open_image(path: &Path, space: SpaceChoice, reference: Option<&Path>) -> Result<Loaded, String> {
+    let decoded = imaging::load(
+        path,
+        &DecodeOptions {
+            space,
+            max_megapixels: imaging::DEFAULT_MAX_MEGAPIXELS,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let noise_floor = imaging::noise_floor(&decoded);
+    let reference_image = match reference {
+        Some(path) => Some(Arc::new(load_reference(path, &decoded.image)?)),
+        None => None,
+    };
+    let spectrum = spectrum::log_spectrum(&decoded.image);
+    Ok(Loaded {
+        opened: Opened {
+            path: Some(path.to_path_buf()),
+            source: Source {
+                image: Arc::new(decoded.image),
+                space: decoded.space,
+                noise_floor,
+                reference: reference_image,
+            },
+            depth: decoded.depth,
+            reference_path: reference.map(Path::to_path_buf),
+        },
+        spectrum,
+    })
+}
+
+/// A sharp reference as stored values, checked against the image's size.
+pub fn load_reference(path: &Path, image: &Image) -> Result<Image, String> {
+    let (reference, _) = imaging::load_stored(path, imaging::DEFAULT_MAX_MEGAPIXELS).map_err(|e| e.to_string())?;
+    if (reference.width, reference.height) != (image.width, image.height) {
+        return Err(format!(
+            "{}: the reference is {}x{}, the image {}x{}",
+            path.display(),
+            reference.width,
+            reference.height,
+            image.width,
+            image.height
+        ));
+    }
+    if reference.channels() != image.channels() {
+        return Err(format!(
+            "{}: the reference has {} channels, the image {}",
+            path.display(),
+            reference.channels(),
+            image.channels()
+        ));
+    }
+    Ok(reference)
+}
+
+/// Writes the built-in sample (blurred shot and its sharp original) into the
+/// state folder and returns their paths.
+pub fn write_sample(state: &StateDir) -> Result<(PathBuf, PathBuf), String> {
+    let folder = state.0.join("sample");
+    std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let blurred = folder.join("sample.jpg");
+    let sharp = folder.join("sample-sharp.png");
+    for (path, bytes) in [(&blurred, SAMPLE_BLURRED), (&sharp, SAMPLE_SHARP)] {
+        let unchanged = std::fs::read(path).is_ok_and(|b| b == bytes);
+        if !unchanged {
+            imaging::save_atomically(path, |file| {
+                std::io::Write::write_all(file, bytes).map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok((blurred, sharp))
+}
+
+/// What an export writes.
+pub enum ExportContent {
+    /// A result, recomputed at full quality from its parameters.
+    Result(Params),
+    /// Pixels as they are (the source, a separated layer).
+    Pixels(Arc<Image>),
+    /// A kernel, as a 16-bit PNG that `--psf file:` reads back.
+    Kernel(Kernel),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExportOptions {
+    /// `None`: the source file's depth (as `unblur deconv` writes).
+    pub depth: Option<BitDepth>,
+    pub jpeg_quality: u8,
+}
+
+/// Exports to `path` (format from its extension), atomically, refusing to
+/// overwrite the document's own file.
+#[allow(clippy::too_many_arguments)]
+pub fn export(
+    source: &Source,
+    source_depth: BitDepth,
+    document_path: Option<&Path>,
+    content: ExportContent,
+    path: &Path,
+    options: ExportOptions,
+    progress: &dyn Progress,
+) -> Result<PathBuf, String> {
+    if let Some(input) = document_path
+        && same_file(input, path)
+    {
+        return Err(format!(
+            "{}: refusing to overwrite the document's source image",
+            path.display()
+        ));
+    }
+    imaging::check_output_path(path).map_err(|e| e.to_string())?;
+    let depth = options.depth.unwrap_or(source_depth);
+    let (image, space, depth) = match content {
+        ExportContent::Result(params) => {
+            let rendered = render::render_full(source, &params, progress)?;
+            let image = rendered.image.ok_or("the engine returned no pixels")?;
+            (image, source.space, depth)
+        }
+        ExportContent::Pixels(image) => (image, source.space, depth),
+        ExportContent::Kernel(kernel) => (
+            Arc::new(kernel.to_display_image()),
+            LightSpace::Linear,
+            BitDepth::Sixteen,
+        ),
+    };
+    progress.report("writing", 1.0);
+    imaging::save(
+        path,
+        &image,
+        &EncodeOptions {
+            depth,
+            space,
+            jpeg_quality: options.jpeg_quality,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(path.to_path_buf())
+}
+
+/// True when both paths name one file (the output may not exist yet).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::Silent;
+
+    #[test]
+    fn exports_refuse_the_source_and_write_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir(dir.path().to_path_buf());
+        let (blurred, sharp) = write_sample(&state).unwrap();
+        let loaded = open_image(&blurred, SpaceChoice::Auto, Some(&sharp)).unwrap();
+        let source = loaded.opened.source;
+        assert_eq!(source.space, LightSpace::Srgb);
+        let options = ExportOptions {
+            depth: None,
+            jpeg_quality: 90,
+        };
+        let params = Params::default();
+        let error = export(
+            &source,
+            BitDepth::Eight,
+            Some(&blurred),
+            ExportContent::Result(params.clone()),
+            &blurred,
+            options,
+            &Silent,
+        )
+        .unwrap_err();
+        assert!(error.contains("refusing to overwrite"), "{error}");
+        let out = dir.path().join("out.png");
+        export(
+            &source,
+            BitDepth::Eight,
+            Some(&blurred),
+            ExportContent::Result(params),
+            &out,
+            options,
+            &Silent,
+        )
+        .unwrap();
+        let (written, depth) = imaging::load_stored(&out, 100.0).unwrap();
+        assert_eq!(depth, BitDepth::Eight);
+        assert_eq!(
+            (written.width, written.height),
+            (source.image.width, source.image.height)
+        );
+        let missing = dir.path().join("no/such/folder/out.png");
+        let params = Params::default();
+        assert!(
+            export(
+                &source,
+                BitDepth::Eight,
+                None,
+                ExportContent::Result(params),
+                &missing,
+                options,
+                &Silent
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_reference_of_another_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (blurred, _) = write_sample(&StateDir(dir.path().to_path_buf())).unwrap();
+        let small = dir.path().join("small.png");
+        imaging::save(&small, &Image::gray(4, 4, vec![0.5; 16]), &EncodeOptions::default()).unwrap();
+        let error = open_image(&blurred, SpaceChoice::Auto, Some(&small)).err().unwrap();
+        assert!(error.contains("the reference is 4x4"), "{error}");
+    }
+}

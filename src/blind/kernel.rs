@@ -1,0 +1,241 @@
+//! Free-form kernel estimation, coarse to fine.
+//!
+//! At each pyramid level (kernel sides 3, 5, 7, 9, 13, ... up to the
+//! requested size, the image shrunk in proportion) a few rounds alternate the
+//! L0 image step (`latent`) and the kernel step (`kernel_step`); the kernel
+//! grows to the next level as its starting point. The L0 weight decays over
+//! the rounds so that the latent image keeps finer edges as the kernel
+//! sharpens (Pan et al. 2014's schedule).
+
+use super::input::{self, Plane, Region};
+use super::latent::Level;
+use super::parametric::{self, ParametricModel};
+use super::{kernel_step, pyramid};
+use crate::error::{Error, Result};
+use crate::imaging::Image;
+use crate::jobs::{Progress, Silent};
+use crate::psf::{Kernel, PsfSpec};
+
+/// What to estimate.
+#[derive(Clone, Debug, Default)]
+pub struct KernelOptions {
+    /// Side of the square kernel in pixels (odd; an even size is raised by
+    /// one). `None`: suggested from the image (see [`suggest_kernel_size`]).
+    pub kernel_size: Option<usize>,
+    /// The part of the image to estimate from (a textured region works
+    /// best); `None`: the whole image, or its centre when it is large.
+    pub region: Option<Region>,
+}
+
+/// An estimated kernel.
+#[derive(Clone, Debug)]
+pub struct KernelEstimate {
+    /// The kernel, non-negative, summing to 1, centred on its centre of mass.
+    pub kernel: Kernel,
+    /// The side it was estimated with.
+    pub size: usize,
+    /// True when the size was suggested rather than given.
+    pub size_suggested: bool,
+    /// Problems with the input that may make the estimate poor.
+    pub warnings: Vec<String>,
+}
+
+/// Smallest and largest kernel sides accepted.
+pub const MIN_KERNEL_SIZE: usize = 3;
+pub const MAX_KERNEL_SIZE: usize = 201;
+/// The image must be at least this many kernel sides across (the estimate
+/// needs many more edges than the kernel has pixels).
+const MIN_SIDES_ACROSS: usize = 3;
+/// Images below this side are refused outright.
+const MIN_SIDE: usize = 32;
+/// Larger images are estimated on a central crop of this side: more area
+/// adds little to the estimate and costs time in proportion.
+const MAX_WORKING_SIDE: usize = 1024;
+/// Rounds of image and kernel steps per level; the two finest levels, which
+/// cost most of the time, start from a kernel that is nearly right.
+const ROUNDS_PER_LEVEL: usize = 5;
+const ROUNDS_FINE_LEVELS: usize = 3;
+/// The L0 weight starts at this multiple of the image's mean squared
+/// gradient, so that the same share of edges survives in soft and in
+/// contrasty, textured or noisy images (Pan et al. use a fixed 4e-3 for
+/// images in [0, 1]; 33x the mean gave the best results on the shared cases,
+/// about 0.03 on most of them). It decays per round to the floor.
+const LAMBDA_PER_GRADIENT_ENERGY: f32 = 33.0;
+const LAMBDA_DECAY: f32 = 1.1;
+const LAMBDA_FLOOR: f32 = 1e-4;
+
+/// Estimates a free-form blur kernel from `image` (linear light; colour is
+/// reduced to luminance). Progress: stage "kernel NxN" (the level's
+/// kernel size), once per round of each level; cancel is honoured there.
+pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Progress) -> Result<KernelEstimate> {
+    let region = options.region.or_else(|| central_crop(image));
+    let (plane, warnings) = input::luminance(image, region, MIN_SIDE)?;
+    let (size, size_suggested) = match options.kernel_size {
+        Some(n) => (checked_size(n, &plane)?, false),
+        None => (suggest_for(&plane)?, true),
+    };
+    let data = estimate_on(&stretched(plane), size, progress)?;
+    let weights = data.iter().map(|v| *v as f64).collect();
+    Ok(KernelEstimate {
+        kernel: Kernel::from_weights(size, size, weights)?,
+        size,
+        size_suggested,
+        warnings,
+    })
+}
+
+/// The centre `MAX_WORKING_SIDE` square of a large image, `None` otherwise.
+fn central_crop(image: &Image) -> Option<Region> {
+    if image.width <= MAX_WORKING_SIDE && image.height <= MAX_WORKING_SIDE {
+        return None;
+    }
+    let (width, height) = (image.width.min(MAX_WORKING_SIDE), image.height.min(MAX_WORKING_SIDE));
+    Some(Region {
+        left: (image.width - width) / 2,
+        top: (image.height - height) / 2,
+        width,
+        height,
+    })
+}
+
+/// An odd kernel side within range and small enough for the image.
+fn checked_size(n: usize, plane: &Plane) -> Result<usize> {
+    if !(MIN_KERNEL_SIZE..=MAX_KERNEL_SIZE).contains(&n) {
+        return Err(Error::bad_parameter(format!(
+            "kernel size must be between {MIN_KERNEL_SIZE} and {MAX_KERNEL_SIZE} pixels, got {n}"
+        )));
+    }
+    let side = n | 1;
+    let smaller = plane.width.min(plane.height);
+    if side * MIN_SIDES_ACROSS > smaller {
+        return Err(Error::bad_parameter(format!(
+            "kernel size {side} is too large for a {}x{} image (at most {})",
+            plane.width,
+            plane.height,
+            (smaller / MIN_SIDES_ACROSS).saturating_sub(1) | 1
+        )));
+    }
+    Ok(side)
+}
+
+/// Suggests a kernel side for `image`: the extent of the best-fitting
+/// parametric blur (disk, Gaussian or motion) with a margin, and no less than
+/// `MIN_SUGGESTED_SIZE` (camera shake is rarely described by one parametric
+/// PSF, and a support larger than the blur costs time, not quality: the
+/// small-support cleanup empties the margin).
+pub fn suggest_kernel_size(image: &Image, progress: &dyn Progress) -> Result<usize> {
+    progress.step("suggesting a size", 0.0)?;
+    let (plane, _) = input::luminance(image, central_crop(image), MIN_SIDE)?;
+    let size = suggest_for(&plane)?;
+    progress.report("suggesting a size", 1.0);
+    Ok(size)
+}
+
+/// The smallest suggested kernel side.
+const MIN_SUGGESTED_SIZE: usize = 25;
+/// The suggestion covers the parametric extent times this.
+const SUGGESTED_MARGIN: f64 = 1.5;
+
+fn suggest_for(plane: &Plane) -> Result<usize> {
+    let limit = (plane.width.min(plane.height) / MIN_SIDES_ACROSS).saturating_sub(1) | 1;
+    let mut extent: f64 = 0.0;
+    if plane.width.min(plane.height) >= parametric::MIN_SIDE {
+        let image = Image::gray(plane.width, plane.height, plane.data.clone());
+        let mut best = f64::INFINITY;
+        for model in [
+            ParametricModel::Disk,
+            ParametricModel::Gaussian,
+            ParametricModel::Motion,
+        ] {
+            let Ok(fit) = parametric::estimate_parametric(&image, model, &Silent) else {
+                continue;
+            };
+            if fit.residual < best {
+                best = fit.residual;
+                extent = match fit.spec {
+                    PsfSpec::Disk { radius_px, .. } => 2.0 * radius_px + 1.0,
+                    PsfSpec::Gaussian { sigma_x_px, .. } => 6.0 * sigma_x_px + 1.0,
+                    PsfSpec::Motion { length_px, .. } => length_px + 1.0,
+                    PsfSpec::File(_) => 0.0,
+                };
+            }
+        }
+    }
+    let wanted = ((extent * SUGGESTED_MARGIN).ceil() as usize).max(MIN_SUGGESTED_SIZE) | 1;
+    let size = wanted.min(limit).min(MAX_KERNEL_SIZE);
+    if size < MIN_KERNEL_SIZE {
+        return Err(Error::bad_parameter(format!(
+            "{}x{} pixels are too few to estimate a kernel from",
+            plane.width, plane.height
+        )));
+    }
+    Ok(size)
+}
+
+/// Percentiles mapped to 0 and 1 before estimation, so that the image step's
+/// fixed splitting schedule (`latent::BETA_MAX`) meets the same contrast in
+/// dark and bright, flat and contrasty images.
+const STRETCH_PERCENTILES: (f64, f64) = (0.01, 0.99);
+
+/// The plane with its contrast range mapped to [0, 1] (a linear map: the
+/// blur model is unchanged).
+fn stretched(mut plane: Plane) -> Plane {
+    let mut sorted = plane.data.clone();
+    sorted.sort_unstable_by(f32::total_cmp);
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize];
+    let (low, high) = (at(STRETCH_PERCENTILES.0), at(STRETCH_PERCENTILES.1));
+    let range = if high > low { high - low } else { 1.0 };
+    plane.data.iter_mut().for_each(|v| *v = (*v - low) / range);
+    plane
+}
+
+/// Mean of |grad|^2 (forward differences) over the plane.
+fn mean_gradient_energy(plane: &Plane) -> f32 {
+    let (w, h) = (plane.width, plane.height);
+    let mut sum = 0.0f64;
+    for y in 0..h - 1 {
+        let (row, below) = (&plane.data[y * w..(y + 1) * w], &plane.data[(y + 1) * w..(y + 2) * w]);
+        for x in 0..w - 1 {
+            let (a, b) = (row[x + 1] - row[x], below[x] - row[x]);
+            sum += (a * a + b * b) as f64;
+        }
+    }
+    (sum / ((w - 1) * (h - 1)) as f64) as f32
+}
+
+/// The coarse-to-fine estimate on a gray plane: `size x size` weights.
+fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<Vec<f32>> {
+    let sides = pyramid::kernel_sides(size);
+    // Work per level grows with its area; progress follows it.
+    let areas: Vec<f64> = sides.iter().map(|s| (*s as f64 / size as f64).powi(2)).collect();
+    let total: f64 = areas.iter().sum();
+    let mut done = 0.0;
+    let mut kernel = vec![0.0f32; 9];
+    kernel[4] = 1.0;
+    let mut previous_side = 3;
+    let mut lambda = LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
+    for (level_index, &side) in sides.iter().enumerate() {
+        let scale = side as f64 / size as f64;
+        let width = ((plane.width as f64 * scale).round() as usize).max(side * 2);
+        let height = ((plane.height as f64 * scale).round() as usize).max(side * 2);
+        let shrunk = pyramid::resize_plane(plane, width.min(plane.width), height.min(plane.height));
+        let level = Level::new(&shrunk.data, shrunk.width, shrunk.height, side);
+        kernel = pyramid::resize_kernel(&kernel, previous_side, side);
+        previous_side = side;
+        let stage = format!("kernel {side}x{side}");
+        let rounds = if level_index + 2 >= sides.len() && sides.len() > 2 {
+            ROUNDS_FINE_LEVELS
+        } else {
+            ROUNDS_PER_LEVEL
+        };
+        for round in 0..rounds {
+            let latent = level.latent(&kernel, side, lambda);
+            kernel = kernel_step::estimate(&level, &latent, &kernel, side);
+            lambda = (lambda / LAMBDA_DECAY).max(LAMBDA_FLOOR);
+            let fraction = (done + areas[level_index] * (round + 1) as f64 / rounds as f64) / total;
+            progress.step(&stage, fraction as f32)?;
+        }
+        done += areas[level_index];
+    }
+    Ok(kernel)
+}

@@ -1,0 +1,49 @@
+//! The final non-blind step: deconvolution with an estimated kernel.
+
+use crate::deconv::{self, Applied, Method, Plan, Settings};
+use crate::error::Result;
+use crate::imaging::Image;
+use crate::jobs::Progress;
+use crate::psf::Kernel;
+
+/// TV weight relative to the automatic (noise-derived) one: an estimated
+/// kernel is never exact, and its errors ring like noise amplified by the
+/// inverse filter; a stronger edge-preserving prior keeps that down (4x gave
+/// the best PSNR with estimated kernels on the shared cases, against 1x-10x).
+const TV_WEIGHT_FACTOR: f64 = 4.0;
+
+/// The least noise (standard deviation, linear light) the final step
+/// assumes: an estimated kernel's error acts like noise that the inverse
+/// filter amplifies, even on a clean image (0.002, about half an 8-bit step,
+/// raised the PSNR of results with estimated kernels on the clean shared
+/// cases; noisier images are unaffected).
+const KERNEL_UNCERTAINTY_NOISE: f64 = 0.002;
+
+/// Deblurs `image` (linear light, every channel) with `kernel` by total
+/// variation, which keeps edges and suppresses the ringing a slightly wrong
+/// kernel causes. `noise_floor`: the least noise to assume (the file's
+/// rounding or compression, see `imaging::noise_floor`). The same call with
+/// the true kernel is the reference of the error ratio.
+pub fn deblur(
+    image: &Image,
+    kernel: &Kernel,
+    noise_floor: Option<f64>,
+    progress: &dyn Progress,
+) -> Result<(Image, Applied)> {
+    let settings = Settings {
+        method: Method::TotalVariation,
+        noise_floor: Some(noise_floor.unwrap_or(0.0).max(KERNEL_UNCERTAINTY_NOISE)),
+        ..Settings::default()
+    };
+    let plan = Plan::new(image, kernel, &settings, progress)?;
+    let lambda = plan
+        .resolved
+        .parameter
+        .unwrap_or_else(|| deconv::auto_tv_lambda(plan.noise_sigma))
+        * TV_WEIGHT_FACTOR;
+    let iterations = plan.resolved.iterations.unwrap_or(deconv::TV_ITERATIONS);
+    let result = deconv::total_variation(&plan.prepared, &plan.otf, lambda as f32, iterations, progress)?;
+    let mut applied = plan.applied(Method::TotalVariation);
+    applied.parameter = Some(lambda);
+    Ok((result, applied))
+}
