@@ -12,5 +12,6 @@ pub mod imaging;
 pub mod jobs;
 pub mod metrics;
 pub mod psf;
+pub mod separate;
 
 pub use error::{Error, Result};

@@ -10,6 +10,7 @@ mod paths;
 mod progress;
 mod psf;
 mod sample;
+mod separate;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,8 @@ enum Command {
     Metrics(metrics::Args),
     /// Timings of the engine.
     Bench(bench::Args),
+    /// Separate two shots through glass, each focused on one layer, into the layers.
+    Separate(separate::Args),
     /// Deblur the built-in sample with every method, without a window.
     Sample,
 }
@@ -91,6 +94,7 @@ pub fn main() -> ExitCode {
         Some(Command::Psf(args)) => psf::run(&args),
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Separate(args)) => separate::run(&args),
         Some(Command::Sample) => sample::run(),
         None => editor::run(cli.image.as_deref(), &cli.editor),
     };
