@@ -1,6 +1,8 @@
 //! The editor driven through its real UI (egui_kittest, wgpu renderer on
 //! whatever adapter exists: lavapipe in CI), and the real binary under Xvfb.
 
+mod mixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -422,4 +424,68 @@ fn estimate_sets_the_sliders_and_estimate_kernel_makes_an_editable_kernel() {
         .unwrap();
     assert_ne!(edited, file);
     assert!(edited.exists());
+}
+
+#[test]
+fn separate_adds_the_two_layers_of_a_pair_of_shots() {
+    if !adapter_or_skip() {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let s1 = mixtures::gray(&mixtures::source("camera.png"));
+    let s2 = mixtures::gray(&mixtures::source("brick.png"));
+    let mixture = mixtures::mix(&s1, &s2, (1.5, 3.0), (3.0, 1.5), 1.0, 7);
+    // Untagged 16-bit PNGs: taken as linear, as the mixtures are.
+    let options = imaging::EncodeOptions {
+        depth: imaging::BitDepth::Sixteen,
+        space: imaging::LightSpace::Linear,
+        jpeg_quality: 95,
+    };
+    let shots = [state.path().join("m1.png"), state.path().join("m2.png")];
+    for (path, image) in shots.iter().zip(&mixture.mixtures) {
+        imaging::save(path, image, &options).unwrap();
+    }
+    let mut harness = editor(state.path(), vec![shots[0].clone()]);
+    settle(&mut harness);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().separate_with(&ctx, shots[1].clone());
+    settle(&mut harness);
+    let app = harness.state();
+    let layers: Vec<u64> = app
+        .state()
+        .unwrap()
+        .layers
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::Separated(_)))
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(
+        layers.len(),
+        2,
+        "{:?}",
+        app.messages.iter().map(|m| &m.text).collect::<Vec<_>>()
+    );
+    // Each layer's detail (horizontal differences: the low band cannot be
+    // recovered) follows its own source more than the other.
+    let detail = |image: &Image| -> Vec<f32> { image.planes[0].windows(2).map(|w| w[1] - w[0]).collect() };
+    let correlation = |a: &Image, b: &Image| {
+        let (a, b) = (&detail(a), &detail(b));
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        let (ma, mb) = (mean(a), mean(b));
+        let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+        for (x, y) in a.iter().zip(b) {
+            let (x, y) = ((x - ma) as f64, (y - mb) as f64);
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+        }
+        ab / (aa * bb).sqrt()
+    };
+    for (index, id) in layers.iter().enumerate() {
+        let image = app.layer_image(*id).expect("separated pixels");
+        let own = correlation(&image, &mixture.sources[index]);
+        let other = correlation(&image, &mixture.sources[1 - index]);
+        assert!(own > other + 0.3, "layer {index}: own {own:.2}, other {other:.2}");
+    }
+    assert!(app.messages.iter().any(|m| m.text.starts_with("separated: window=")));
 }

@@ -10,6 +10,7 @@ mod io;
 mod panels;
 mod params;
 mod render;
+mod separation;
 mod session;
 mod spectrum;
 mod view;
@@ -64,6 +65,8 @@ enum Pending {
     Load {
         job: Job<Loaded>,
         state: Option<DocState>,
+        /// A second shot to separate again (a restored session).
+        second: Option<PathBuf>,
     },
     /// A document's source decoded again (light space changed).
     Reload {
@@ -75,6 +78,11 @@ enum Pending {
     Pick {
         job: Job<Option<PathBuf>>,
         purpose: Pick,
+    },
+    /// A two-image separation of a document's image and a second shot.
+    Separate {
+        document: u64,
+        job: Job<separation::Separated>,
     },
     /// A blind PSF estimate for a document's result layer.
     Estimate {
@@ -90,6 +98,7 @@ impl Pending {
             Pending::Load { job, .. } | Pending::Reload { job, .. } => Some(&job.progress),
             Pending::Export(job) => Some(&job.progress),
             Pending::Estimate { job, .. } => Some(&job.progress),
+            Pending::Separate { job, .. } => Some(&job.progress),
             Pending::Pick { .. } => None,
         }
     }
@@ -100,6 +109,7 @@ impl Pending {
             Pending::Export(job) => &job.label,
             Pending::Pick { job, .. } => &job.label,
             Pending::Estimate { job, .. } => &job.label,
+            Pending::Separate { job, .. } => &job.label,
         }
     }
 }
@@ -107,6 +117,7 @@ impl Pending {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Pick {
     Open,
+    SecondShot,
     Reference,
     Kernel,
     Export,
@@ -189,7 +200,12 @@ impl App {
         } else if !options.fresh && !app.session.documents.is_empty() {
             for saved in app.session.documents.clone() {
                 match saved.path {
-                    Some(path) => app.open(ctx, path, saved.reference, saved.state),
+                    Some(path) => {
+                        app.open(ctx, path, saved.reference, saved.state);
+                        if let Some(Pending::Load { second, .. }) = app.pending.last_mut() {
+                            *second = saved.second;
+                        }
+                    }
                     None => app.open_sample(ctx),
                 }
             }
@@ -220,7 +236,11 @@ impl App {
         let space = state.as_ref().map_or(SpaceChoice::Auto, |s| s.space);
         let label = format!("opening {}", path.display());
         let job = Job::spawn(label, ctx, move |_| io::open_image(&path, space, reference.as_deref()));
-        self.pending.push(Pending::Load { job, state });
+        self.pending.push(Pending::Load {
+            job,
+            state,
+            second: None,
+        });
     }
 
     /// Opens the built-in sample with its sharp original as the reference.
@@ -377,16 +397,27 @@ impl App {
         let pending = std::mem::take(&mut self.pending);
         for item in pending {
             match item {
-                Pending::Load { job, state } => match job.poll() {
-                    None => self.pending.push(Pending::Load { job, state }),
-                    Some(Ok(loaded)) => self.add_document(ctx, loaded, state),
+                Pending::Load { job, state, second } => match job.poll() {
+                    None => self.pending.push(Pending::Load { job, state, second }),
+                    Some(Ok(loaded)) => {
+                        self.add_document(ctx, loaded, state);
+                        if let Some(second) = second {
+                            self.separate_with(ctx, second);
+                        }
+                    }
                     Some(Err(error)) => self.error(error),
                 },
                 Pending::Reload { document, job } => match job.poll() {
                     None => self.pending.push(Pending::Reload { document, job }),
                     Some(Ok(loaded)) => {
+                        let mut again = None;
                         if let Some(doc) = self.documents.iter_mut().find(|d| d.id == document) {
                             doc.replace_source(ctx, loaded.opened.source);
+                            again = doc.second.as_ref().map(|s| s.path.clone());
+                        }
+                        // Separated layers were made in the old space.
+                        if let Some(second) = again {
+                            self.separate_with(ctx, second);
                         }
                     }
                     Some(Err(error)) => self.error(error),
@@ -395,6 +426,11 @@ impl App {
                     None => self.pending.push(Pending::Export(job)),
                     Some(Ok(path)) => self.info(format!("exported {}", path.display())),
                     Some(Err(error)) => self.error(format!("export failed: {error}")),
+                },
+                Pending::Separate { document, job } => match job.poll() {
+                    None => self.pending.push(Pending::Separate { document, job }),
+                    Some(Ok(separated)) => self.apply_separation(ctx, document, separated),
+                    Some(Err(error)) => self.error(format!("separation: {error}")),
                 },
                 Pending::Estimate { document, layer, job } => match job.poll() {
                     None => self.pending.push(Pending::Estimate { document, layer, job }),
@@ -420,6 +456,7 @@ impl App {
                 }
             }
             Pick::Reference => self.attach_reference(&path),
+            Pick::SecondShot => self.separate_with(ctx, path),
             Pick::Kernel => {
                 if let Some(document) = self.document_mut()
                     && let Some(id) = document.state.active_result()
@@ -430,6 +467,56 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Separates the active document's image (the shot focused on one
+    /// layer) and `second` (focused on the other) on a job thread; the two
+    /// layers join the document.
+    pub fn separate_with(&mut self, ctx: &egui::Context, second: PathBuf) {
+        let Some(document) = self.document() else {
+            return;
+        };
+        let (first, space, id) = (document.source.image.clone(), document.source.space, document.id);
+        let max_side = ctx.input(|i| i.max_texture_side);
+        let job = Job::spawn("separating", ctx, move |progress| {
+            separation::run(&first, space, &second, max_side, progress)
+        });
+        self.pending.push(Pending::Separate { document: id, job });
+    }
+
+    fn apply_separation(&mut self, ctx: &egui::Context, document: u64, separated: separation::Separated) {
+        let Some(doc) = self.documents.iter_mut().find(|d| d.id == document) else {
+            return;
+        };
+        let second_name = separated
+            .second
+            .file_name()
+            .map_or_else(|| "the second shot".into(), |n| n.to_string_lossy().into_owned());
+        let names = [
+            format!("Separated: in focus in {}", doc.title),
+            format!("Separated: in focus in {second_name}"),
+        ];
+        let [first, second] = separated.layers;
+        let [shown_first, shown_second] = separated.shown;
+        for (index, (image, shown)) in [(first, shown_first), (second, shown_second)].into_iter().enumerate() {
+            let existing = doc
+                .state
+                .layers
+                .iter()
+                .find(|l| l.kind == LayerKind::Separated(index))
+                .map(|l| l.id);
+            let id = existing.unwrap_or_else(|| doc.state.add(LayerKind::Separated(index), &names[index]));
+            let computed = doc.computed.entry(id).or_default();
+            computed.image = Some(image);
+            computed.texture = Some(ctx.load_texture(format!("separated-{index}"), shown, document::TEXTURE_OPTIONS));
+            computed.error = None;
+            if index == 0 {
+                doc.state.selected = id;
+            }
+        }
+        doc.second = Some(document::SecondShot { path: separated.second });
+        self.info(format!("separated: {}", separated.report));
+        self.save_session();
     }
 
     /// Estimates the active result's PSF from the image (or the drawn

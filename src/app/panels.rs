@@ -83,6 +83,15 @@ fn toolbar(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
             {
                 app.pick_file(ctx, Pick::Export);
             }
+            if ui
+                .button("Separate…")
+                .on_hover_text(
+                    "Separate a reflection: choose a second shot through the same glass, focused on the other layer",
+                )
+                .clicked()
+            {
+                app.pick_file(ctx, Pick::SecondShot);
+            }
             ui.separator();
             let (can_undo, can_redo) = app
                 .document()
