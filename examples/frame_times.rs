@@ -72,8 +72,9 @@ fn main() {
             .get_by_role_and_label(Role::Slider, "Radius")
             .set_value_accesskit(radius);
         let started = Instant::now();
-        settle(&mut harness);
+        until_on_screen(&mut harness);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        settle(&mut harness);
     }
     println!(
         "preview latency (PSF change, Wiener): median {:.0} ms",
@@ -87,8 +88,9 @@ fn main() {
         let id = state.active_result().expect("a result layer");
         state.params_mut(id).expect("parameters").method.nsr = Some(nsr);
         let started = Instant::now();
-        settle(&mut harness);
+        until_on_screen(&mut harness);
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        settle(&mut harness);
     }
     println!(
         "preview latency (Wiener K change): median {:.0} ms",
@@ -101,6 +103,15 @@ fn main() {
 fn percentile(values: &mut [f64], q: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     values[((values.len() - 1) as f64 * q) as usize]
+}
+
+/// Steps until every preview shows its latest parameters.
+fn until_on_screen(harness: &mut Harness<'static, App>) {
+    harness.step();
+    while !harness.state().previews_on_screen() {
+        std::thread::sleep(Duration::from_millis(1));
+        harness.step();
+    }
 }
 
 fn settle(harness: &mut Harness<'static, App>) {

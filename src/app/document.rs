@@ -191,6 +191,8 @@ pub struct Computed {
     /// The parameters of the last request, and its number.
     pub requested: Option<Params>,
     pub generation: u64,
+    /// The request number whose result is on screen.
+    pub shown: u64,
     pub image: Option<Arc<Image>>,
     pub texture: Option<TextureHandle>,
     /// The GPU's own texture, when the result was drawn there (it then
@@ -333,6 +335,7 @@ impl Document {
             }
             match reply.outcome {
                 Outcome::Done(rendered, shown) => {
+                    computed.shown = reply.generation;
                     match shown {
                         Shown::OnScreen(id) => computed.on_screen = Some(id),
                         Shown::Pixels(shown) => {
@@ -351,7 +354,10 @@ impl Document {
                     computed.quality = rendered.quality;
                     computed.error = None;
                 }
-                Outcome::Failed(error) => computed.error = Some(error),
+                Outcome::Failed(error) => {
+                    computed.shown = reply.generation;
+                    computed.error = Some(error);
+                }
                 Outcome::Pixels(image) => computed.image = Some(image),
             }
         }

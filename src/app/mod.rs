@@ -279,6 +279,19 @@ impl App {
         !self.pending.is_empty() || self.documents.iter().any(|d| !d.worker.is_idle())
     }
 
+    /// True when every result layer of the active document shows its latest
+    /// parameters (a GPU result's pixels may still be on their way back).
+    pub fn previews_on_screen(&self) -> bool {
+        self.document().is_some_and(|d| {
+            d.state.layers.iter().all(|l| {
+                !matches!(l.kind, LayerKind::Result(_))
+                    || d.computed
+                        .get(&l.id)
+                        .is_some_and(|c| c.requested.is_some() && c.shown == c.generation)
+            })
+        })
+    }
+
     /// The active document's editable state (tests and scripts).
     pub fn state(&self) -> Option<&DocState> {
         self.document().map(|d| &d.state)
