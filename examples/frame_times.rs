@@ -45,6 +45,9 @@ fn main() {
         .with_size([1600.0, 1000.0])
         .wgpu_setup(setup())
         .build_eframe(move |cc| App::new(cc, options));
+    // eframe tells egui the device's texture limit; the harness leaves
+    // egui's default (2048), which would shrink every preview.
+    harness.input_mut().max_texture_side = Some(16384);
     settle(&mut harness);
     println!("{width}x{height} RGB; GPU note: {}", harness.state().gpu_note());
 
