@@ -81,10 +81,10 @@ pub fn main() -> ExitCode {
                 let _ = error.print();
                 return ExitCode::SUCCESS;
             }
-            // One line naming the problem; clap's full text adds usage lines.
-            let text = error.render().to_string();
-            let first = text.lines().next().unwrap_or("bad usage").trim_start_matches("error: ");
-            eprintln!("unblur: error: {first} (see unblur --help)");
+            eprintln!(
+                "unblur: error: {} (see unblur --help)",
+                one_line(&error.render().to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -104,5 +104,39 @@ pub fn main() -> ExitCode {
             eprintln!("unblur: error: {}", failure.message);
             ExitCode::from(failure.code)
         }
+    }
+}
+
+/// clap's message as one line: the problem, with the lines that name what it
+/// is about (missing arguments are listed below it), without the usage text.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad usage").trim_start_matches("error: ");
+    let details: Vec<&str> = lines
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("tip:"))
+        .collect();
+    if details.is_empty() {
+        first.to_string()
+    } else {
+        format!("{first} {}", details.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_become_one_line_that_names_the_argument() {
+        let error = Cli::try_parse_from(["unblur", "deconv", "in.png"]).unwrap_err();
+        let line = one_line(&error.render().to_string());
+        assert!(line.contains("--output") && line.contains("--psf"), "{line}");
+        assert!(!line.contains('\n') && !line.contains("Usage"), "{line}");
+        let error = Cli::try_parse_from([
+            "unblur", "deconv", "in.png", "-o", "o.png", "--psf", "disk:r=2", "--method", "magic",
+        ])
+        .unwrap_err();
+        let line = one_line(&error.render().to_string());
+        assert!(line.contains("magic"), "{line}");
     }
 }
