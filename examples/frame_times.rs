@@ -6,7 +6,6 @@
 //! Runs the real app in the egui_kittest harness (headless, wgpu renderer on
 //! the first adapter; lavapipe on a machine without a GPU).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui::accesskit::Role;
@@ -43,7 +42,7 @@ fn main() {
     };
     let mut harness = Harness::builder()
         .with_size([1600.0, 1000.0])
-        .wgpu_setup(setup())
+        .wgpu_setup(unblur::app::wgpu_setup())
         .build_eframe(move |cc| App::new(cc, options));
     // eframe tells egui the device's texture limit; the harness leaves
     // egui's default (2048), which would shrink every preview.
@@ -124,18 +123,6 @@ fn settle(harness: &mut Harness<'static, App>) {
         harness.step();
     }
     harness.step();
-}
-
-fn setup() -> eframe::egui_wgpu::WgpuSetup {
-    let eframe::egui_wgpu::WgpuSetup::CreateNew(mut setup) = egui_kittest::wgpu::default_wgpu_setup() else {
-        unreachable!("the default setup creates a device")
-    };
-    setup.device_descriptor = Arc::new(|adapter| eframe::wgpu::DeviceDescriptor {
-        label: Some("frame times"),
-        required_limits: adapter.limits(),
-        ..Default::default()
-    });
-    eframe::egui_wgpu::WgpuSetup::CreateNew(setup)
 }
 
 /// Smooth shapes and fine texture, so the deconvolution has work to do.

@@ -4,7 +4,6 @@
 //! cargo run --release --example screenshots -- OUTPUT_FOLDER
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use eframe::egui::accesskit::Role;
@@ -22,7 +21,7 @@ fn main() {
     };
     let mut harness = Harness::builder()
         .with_size([1400.0, 900.0])
-        .wgpu_setup(setup())
+        .wgpu_setup(unblur::app::wgpu_setup())
         .build_eframe(move |cc| App::new(cc, options));
     settle(&mut harness);
     let save = |harness: &mut Harness<'static, App>, name: &str| {
@@ -74,16 +73,4 @@ fn settle(harness: &mut Harness<'static, App>) {
         harness.step();
     }
     harness.run_steps(2);
-}
-
-fn setup() -> eframe::egui_wgpu::WgpuSetup {
-    let eframe::egui_wgpu::WgpuSetup::CreateNew(mut setup) = egui_kittest::wgpu::default_wgpu_setup() else {
-        unreachable!("the default setup creates a device")
-    };
-    setup.device_descriptor = Arc::new(|adapter| eframe::wgpu::DeviceDescriptor {
-        label: Some("screenshots"),
-        required_limits: adapter.limits(),
-        ..Default::default()
-    });
-    eframe::egui_wgpu::WgpuSetup::CreateNew(setup)
 }

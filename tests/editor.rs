@@ -17,18 +17,6 @@ use unblur::imaging::{self, Image};
 /// Longest a test waits for previews (lavapipe renders slowly).
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn setup() -> eframe::egui_wgpu::WgpuSetup {
-    let eframe::egui_wgpu::WgpuSetup::CreateNew(mut setup) = egui_kittest::wgpu::default_wgpu_setup() else {
-        unreachable!("the default setup creates a device")
-    };
-    setup.device_descriptor = Arc::new(|adapter| eframe::wgpu::DeviceDescriptor {
-        label: Some("unblur tests"),
-        required_limits: adapter.limits(),
-        ..Default::default()
-    });
-    eframe::egui_wgpu::WgpuSetup::CreateNew(setup)
-}
-
 /// The app on a fresh state folder (so it opens the built-in sample).
 fn editor(state: &Path, files: Vec<PathBuf>) -> Harness<'static, App> {
     editor_with(state, files, false)
@@ -44,7 +32,7 @@ fn editor_with(state: &Path, files: Vec<PathBuf>, force_gpu_previews: bool) -> H
     };
     Harness::builder()
         .with_size([1400.0, 900.0])
-        .wgpu_setup(setup())
+        .wgpu_setup(unblur::app::wgpu_setup())
         .build_eframe(move |cc| App::new(cc, options))
 }
 

@@ -11,10 +11,9 @@ use crate::blind::Region;
 use crate::deconv::Applied;
 use crate::imaging::{BitDepth, Image, SpaceChoice};
 use crate::metrics::Quality;
-use eframe::egui::{self, TextureHandle, TextureId, TextureOptions};
+use eframe::egui::{self, ColorImage, TextureHandle, TextureId, TextureOptions};
 use serde::{Deserialize, Serialize};
 
-use super::display;
 use super::params::Params;
 use super::render::{PreviewGpu, Source};
 use super::view::{Compare, View};
@@ -203,6 +202,9 @@ pub struct Computed {
     pub error: Option<String>,
 }
 
+/// A drawn PSF: its texture and size, or why it cannot be drawn.
+pub type PsfPicture = Result<(TextureHandle, [usize; 2]), String>;
+
 /// A second shot for two-image separation.
 pub struct SecondShot {
     pub path: PathBuf,
@@ -226,8 +228,9 @@ pub struct Document {
     pub compare: Compare,
     pub worker: PreviewWorker,
     pub spectrum: Option<(TextureHandle, usize)>,
-    /// The PSF picture and the spec it shows.
-    pub psf_texture: Option<(String, TextureHandle)>,
+    /// The spec (or its error) the PSF picture was made for, and the
+    /// picture with the kernel's width and height.
+    pub psf_texture: Option<(String, PsfPicture)>,
     /// The rectangle blind estimation works on (image pixels), and whether
     /// dragging in the viewer draws it instead of panning.
     pub region: Option<Region>,
@@ -250,6 +253,7 @@ pub const TEXTURE_OPTIONS: TextureOptions = TextureOptions {
 
 impl Document {
     pub fn new(ctx: &egui::Context, opened: Opened, state: DocState, gpu: Option<PreviewGpu>) -> Self {
+        let opened_shown = opened.shown;
         let title = opened
             .path
             .as_ref()
@@ -278,21 +282,19 @@ impl Document {
             kernel_size: None,
             kernel_threshold: 0.05,
         };
-        document.upload_source(ctx);
+        document.upload_source(ctx, opened_shown);
         document
     }
 
     /// Replaces the source image (a new light space) and recomputes.
-    pub fn replace_source(&mut self, ctx: &egui::Context, source: Source) {
+    pub fn replace_source(&mut self, ctx: &egui::Context, opened: Opened) {
         self.worker.cancel_all();
-        self.source = source;
+        self.source = opened.source;
         self.computed.clear();
-        self.upload_source(ctx);
+        self.upload_source(ctx, opened.shown);
     }
 
-    fn upload_source(&mut self, ctx: &egui::Context) {
-        let max_side = ctx.input(|i| i.max_texture_side);
-        let (shown, _) = display::to_color_image(&self.source.image, self.source.space, max_side);
+    fn upload_source(&mut self, ctx: &egui::Context, shown: ColorImage) {
         let texture = ctx.load_texture("source", shown, TEXTURE_OPTIONS);
         for layer in &self.state.layers {
             if layer.kind == LayerKind::Source {
@@ -401,6 +403,8 @@ pub struct Opened {
     pub source: Source,
     pub depth: BitDepth,
     pub reference_path: Option<PathBuf>,
+    /// The image as shown on screen.
+    pub shown: ColorImage,
 }
 
 mod space_text {

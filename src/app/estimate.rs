@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::blind::{self, KernelOptions, ParametricModel, Region};
-use crate::imaging::{self, BitDepth, EncodeOptions, Image, LightSpace};
+use crate::imaging::Image;
 use crate::jobs::Progress;
 use crate::psf::{Kernel, PsfSpec};
 
@@ -74,12 +74,7 @@ pub fn save_kernel(kernel: &Kernel, folder: &Path, stem: &str) -> Result<PathBuf
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let path = folder.join(format!("{stem}-{stamp}.png"));
-    let options = EncodeOptions {
-        depth: BitDepth::Sixteen,
-        space: LightSpace::Linear,
-        jpeg_quality: 95,
-    };
-    imaging::save(&path, &kernel.to_display_image(), &options).map_err(|e| e.to_string())?;
+    kernel.save_png(&path).map_err(|e| e.to_string())?;
     Ok(path)
 }
 

@@ -9,6 +9,7 @@ use crate::jobs::Progress;
 use crate::psf::Kernel;
 use eframe::egui::ColorImage;
 
+use super::display;
 use super::document::Opened;
 use super::params::Params;
 use super::render::{self, Source};
@@ -27,7 +28,14 @@ pub struct Loaded {
 }
 
 /// Decodes `path` in `space` (auto: DESIGN.md §3's rule).
-pub fn open_image(path: &Path, space: SpaceChoice, reference: Option<&Path>) -> Result<Loaded, String> {
+/// The source's picture is made here too (shrunk to `max_side`), off the UI
+/// thread.
+pub fn open_image(
+    path: &Path,
+    space: SpaceChoice,
+    reference: Option<&Path>,
+    max_side: usize,
+) -> Result<Loaded, String> {
     let decoded = imaging::load(
         path,
         &DecodeOptions {
@@ -41,18 +49,25 @@ pub fn open_image(path: &Path, space: SpaceChoice, reference: Option<&Path>) -> 
         Some(path) => Some(Arc::new(load_reference(path, &decoded.image)?)),
         None => None,
     };
-    let spectrum = spectrum::log_spectrum(&decoded.image);
+    let mut source = Source {
+        image: Arc::new(decoded.image),
+        space: decoded.space,
+        noise_floor,
+        reference: None,
+        baseline: None,
+    };
+    if let Some(reference) = reference_image {
+        source.set_reference(reference);
+    }
+    let spectrum = spectrum::log_spectrum(&source.image);
+    let (shown, _) = display::to_color_image(&source.image, source.space, max_side);
     Ok(Loaded {
         opened: Opened {
             path: Some(path.to_path_buf()),
-            source: Source {
-                image: Arc::new(decoded.image),
-                space: decoded.space,
-                noise_floor,
-                reference: reference_image,
-            },
+            source,
             depth: decoded.depth,
             reference_path: reference.map(Path::to_path_buf),
+            shown,
         },
         spectrum,
     })
@@ -185,7 +200,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir(dir.path().to_path_buf());
         let (blurred, sharp) = write_sample(&state).unwrap();
-        let loaded = open_image(&blurred, SpaceChoice::Auto, Some(&sharp)).unwrap();
+        let loaded = open_image(&blurred, SpaceChoice::Auto, Some(&sharp), 4096).unwrap();
         let source = loaded.opened.source;
         assert_eq!(source.space, LightSpace::Srgb);
         let options = ExportOptions {
@@ -243,7 +258,9 @@ mod tests {
         let (blurred, _) = write_sample(&StateDir(dir.path().to_path_buf())).unwrap();
         let small = dir.path().join("small.png");
         imaging::save(&small, &Image::gray(4, 4, vec![0.5; 16]), &EncodeOptions::default()).unwrap();
-        let error = open_image(&blurred, SpaceChoice::Auto, Some(&small)).err().unwrap();
+        let error = open_image(&blurred, SpaceChoice::Auto, Some(&small), 4096)
+            .err()
+            .unwrap();
         assert!(error.contains("the reference is 4x4"), "{error}");
     }
 }

@@ -16,7 +16,7 @@ mod spectrum;
 mod view;
 mod worker;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,11 @@ enum Pending {
         job: Job<Loaded>,
     },
     Export(Job<PathBuf>),
+    /// A sharp reference read and measured for a document.
+    Reference {
+        document: u64,
+        job: Job<(render::Source, PathBuf)>,
+    },
     /// A file dialog, running on its own thread so the window keeps drawing.
     Pick {
         job: Job<Option<PathBuf>>,
@@ -97,6 +102,7 @@ impl Pending {
         match self {
             Pending::Load { job, .. } | Pending::Reload { job, .. } => Some(&job.progress),
             Pending::Export(job) => Some(&job.progress),
+            Pending::Reference { job, .. } => Some(&job.progress),
             Pending::Estimate { job, .. } => Some(&job.progress),
             Pending::Separate { job, .. } => Some(&job.progress),
             Pending::Pick { .. } => None,
@@ -107,6 +113,7 @@ impl Pending {
         match self {
             Pending::Load { job, .. } | Pending::Reload { job, .. } => &job.label,
             Pending::Export(job) => &job.label,
+            Pending::Reference { job, .. } => &job.label,
             Pending::Pick { job, .. } => &job.label,
             Pending::Estimate { job, .. } => &job.label,
             Pending::Separate { job, .. } => &job.label,
@@ -134,6 +141,8 @@ pub struct App {
     show_help: bool,
     export_options: ExportOptions,
     preset_name: String,
+    /// Preset names, read from the state folder at start and after a save.
+    presets: Vec<String>,
     gpu_note: String,
     screenshot: Option<ScreenshotState>,
     frame_times: Vec<f32>,
@@ -174,6 +183,7 @@ impl App {
                 jpeg_quality: 95,
             },
             preset_name: String::new(),
+            presets: vec![],
             gpu_note,
             screenshot: options.screenshot.as_ref().map(|path| ScreenshotState {
                 path: path.clone(),
@@ -185,6 +195,7 @@ impl App {
             hover_text: String::new(),
             gpu,
         };
+        app.presets = app.state_dir.presets();
         let ctx = &cc.egui_ctx;
         if !options.fresh {
             let (session, warning) = app.state_dir.load_session();
@@ -235,7 +246,10 @@ impl App {
     pub fn open(&mut self, ctx: &egui::Context, path: PathBuf, reference: Option<PathBuf>, state: Option<DocState>) {
         let space = state.as_ref().map_or(SpaceChoice::Auto, |s| s.space);
         let label = format!("opening {}", path.display());
-        let job = Job::spawn(label, ctx, move |_| io::open_image(&path, space, reference.as_deref()));
+        let max_side = ctx.input(|i| i.max_texture_side);
+        let job = Job::spawn(label, ctx, move |_| {
+            io::open_image(&path, space, reference.as_deref(), max_side)
+        });
         self.pending.push(Pending::Load {
             job,
             state,
@@ -425,7 +439,7 @@ impl App {
                     Some(Ok(loaded)) => {
                         let mut again = None;
                         if let Some(doc) = self.documents.iter_mut().find(|d| d.id == document) {
-                            doc.replace_source(ctx, loaded.opened.source);
+                            doc.replace_source(ctx, loaded.opened);
                             again = doc.second.as_ref().map(|s| s.path.clone());
                         }
                         // Separated layers were made in the old space.
@@ -439,6 +453,11 @@ impl App {
                     None => self.pending.push(Pending::Export(job)),
                     Some(Ok(path)) => self.info(format!("exported {}", path.display())),
                     Some(Err(error)) => self.error(format!("export failed: {error}")),
+                },
+                Pending::Reference { document, job } => match job.poll() {
+                    None => self.pending.push(Pending::Reference { document, job }),
+                    Some(Ok((source, path))) => self.apply_reference(document, source, path),
+                    Some(Err(error)) => self.error(error),
                 },
                 Pending::Separate { document, job } => match job.poll() {
                     None => self.pending.push(Pending::Separate { document, job }),
@@ -468,7 +487,7 @@ impl App {
                     self.export_layer(ctx, id, path);
                 }
             }
-            Pick::Reference => self.attach_reference(&path),
+            Pick::Reference => self.attach_reference(ctx, path),
             Pick::SecondShot => self.separate_with(ctx, path),
             Pick::Kernel => {
                 if let Some(document) = self.document_mut()
@@ -629,17 +648,29 @@ impl App {
 
     /// Attaches a sharp reference to the active document: every result then
     /// shows PSNR and SSIM.
-    pub fn attach_reference(&mut self, path: &Path) {
-        let Some(document) = self.document_mut() else {
+    pub fn attach_reference(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let Some(document) = self.document() else {
             return;
         };
-        match io::load_reference(path, &document.source.image) {
-            Ok(reference) => {
-                document.source.reference = Some(Arc::new(reference));
-                document.reference_path = Some(path.to_path_buf());
-                document.computed.values_mut().for_each(|c| c.requested = None);
-            }
-            Err(error) => self.error(error),
+        let (mut source, id) = (document.source.clone(), document.id);
+        let job = Job::spawn("reading the reference", ctx, move |_| {
+            let reference = io::load_reference(&path, &source.image)?;
+            source.set_reference(Arc::new(reference));
+            Ok((source, path))
+        });
+        self.pending.push(Pending::Reference { document: id, job });
+    }
+
+    fn apply_reference(&mut self, document: u64, source: render::Source, path: PathBuf) {
+        // A source decoded again meanwhile (another light space) keeps its own.
+        if let Some(doc) = self.documents.iter_mut().find(|d| d.id == document)
+            && Arc::ptr_eq(&doc.source.image, &source.image)
+        {
+            doc.source = source;
+            doc.reference_path = Some(path);
+            // Results are measured again against the new reference.
+            doc.computed.values_mut().for_each(|c| c.requested = None);
+            self.save_session();
         }
     }
 
@@ -679,8 +710,9 @@ impl App {
             return;
         };
         let reference = document.reference_path.clone();
+        let max_side = ctx.input(|i| i.max_texture_side);
         let job = Job::spawn("decoding again", ctx, move |_| {
-            io::open_image(&path, space, reference.as_deref())
+            io::open_image(&path, space, reference.as_deref(), max_side)
         });
         self.pending.push(Pending::Reload { document: id, job });
     }

@@ -2,7 +2,6 @@
 //! image's spectra across slider moves (only the OTF and one inverse FFT per
 //! channel change); exports run the same engine call as `unblur deconv`.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -15,15 +14,13 @@ use crate::deconv::{self, Applied, Boundary, Method, Prepared, Settings, Spectru
 use crate::engine::{self, Backend};
 use crate::fft::Complex32;
 use crate::gpu::{GpuContext, GpuDeconvolver};
-use crate::imaging::{Image, LightSpace};
+use crate::imaging::{Image, LUMA, LightSpace};
 use crate::jobs::Progress;
 use crate::metrics::{self, Quality};
 use crate::psf::Kernel;
 
 use super::params::Params;
 
-/// Rec. 709 luminance weights (linear light).
-const LUMA: [f32; 3] = [0.2126, 0.7152, 0.0722];
 /// Kernel sizes are rounded up to this step when padding, so that dragging a
 /// radius slider does not re-pad and re-transform the image at every pixel.
 const PADDING_STEP: usize = 16;
@@ -39,6 +36,17 @@ pub struct Source {
     pub noise_floor: Option<f64>,
     /// A sharp reference, as stored values in [0, 1].
     pub reference: Option<Arc<Image>>,
+    /// The image's own PSNR/SSIM against the reference (the baseline
+    /// results are judged against), computed once.
+    pub baseline: Option<Quality>,
+}
+
+impl Source {
+    /// Attaches a sharp reference (stored values) and measures the baseline.
+    pub fn set_reference(&mut self, reference: Arc<Image>) {
+        self.baseline = metrics::quality(&stored_values(&self.image, self.space), &reference).ok();
+        self.reference = Some(reference);
+    }
 }
 
 /// A computed result layer.
@@ -63,6 +71,10 @@ pub struct PreviewCache {
     gpu: Option<GpuPreview>,
     /// The source image last checked for NaN and infinities.
     validated: Option<usize>,
+    /// The luminance of the source image it was computed from.
+    luminance: Option<(usize, Arc<Image>)>,
+    /// The last PSF and its spec text.
+    kernel: Option<(String, Arc<Kernel>)>,
 }
 
 /// Previews on a hardware GPU: the padded image and its spectra stay on the
@@ -140,7 +152,10 @@ impl GpuPreview {
 
     /// Draws the device's current result into layer `layer`'s texture.
     fn show(&mut self, layer: u64, encode_srgb: bool) -> crate::Result<(TextureId, [usize; 2])> {
-        let (_, deconvolver) = self.deconvolver.as_ref().expect("run before show");
+        let (_, deconvolver) = self
+            .deconvolver
+            .as_ref()
+            .ok_or_else(|| crate::Error::Other("GPU: nothing computed to show".into()))?;
         let (w, h) = (deconvolver.layout.image_width, deconvolver.layout.image_height);
         let device = &self.ctx.device;
         let stale = self
@@ -238,8 +253,9 @@ impl PreviewCache {
         progress: &dyn Progress,
         layer: Option<(u64, usize)>,
     ) -> Result<Rendered, String> {
-        let kernel = kernel_of(params)?;
-        let input = working_image(&source.image, params.luminance_only);
+        let kernel_id = params.psf.spec()?.to_string();
+        let kernel = self.kernel(&kernel_id, params)?;
+        let input = self.working_image(&source.image, params.luminance_only);
         let settings = params.settings(source.noise_floor);
         // Scanning every sample for NaN costs a pass over the image: once per source.
         let image_id = Arc::as_ptr(&source.image) as usize;
@@ -267,7 +283,6 @@ impl PreviewCache {
                 prepared
             }
         };
-        let kernel_id = params.psf.spec()?.to_string();
         if self.otf.as_ref().is_none_or(|(id, _, _)| *id != kernel_id) {
             let otf = prepared.otf(&kernel);
             let mut model = prepared.analyze(&otf);
@@ -276,31 +291,31 @@ impl PreviewCache {
             }
             self.otf = Some((kernel_id, otf, model));
         }
-        let (_, otf, model) = self.otf.as_ref().expect("computed above");
+        let (kernel_id, otf, model) = self.otf.as_ref().expect("computed above");
         let resolved = deconv::resolve_parameters(&settings, model);
         let value = resolved.parameter.unwrap_or_default() as f32;
         let steps = resolved.iterations.unwrap_or(1);
+        let applied = Applied {
+            method: settings.method,
+            parameter: resolved.parameter,
+            iterations: resolved.iterations,
+            boundary,
+            noise_sigma: model.noise_sigma,
+        };
+        let luminance = params.luminance_only.then_some(&*input);
         let cancelled = |e: crate::Error| e.to_string();
         if let Some(gpu) = &mut self.gpu {
-            let kernel_id = params.psf.spec()?.to_string();
             match gpu.run(
                 &key,
                 &input,
                 &kernel,
-                &kernel_id,
+                kernel_id,
                 settings.method,
                 value,
                 steps,
                 progress,
             ) {
                 Ok(()) => {
-                    let applied = Applied {
-                        method: settings.method,
-                        parameter: resolved.parameter,
-                        iterations: resolved.iterations,
-                        boundary,
-                        noise_sigma: model.noise_sigma,
-                    };
                     let direct = params.strength >= 1.0 && !params.luminance_only;
                     let on_screen = match layer {
                         Some((id, max_side)) if direct && source.image.width.max(source.image.height) <= max_side => {
@@ -323,7 +338,7 @@ impl PreviewCache {
                         });
                     }
                     let result = gpu.read().map_err(|e| e.to_string())?;
-                    let mut rendered = finish_render(source, params, result, applied);
+                    let mut rendered = finish_render(source, params, luminance, result, applied);
                     rendered.on_screen = on_screen;
                     return Ok(rendered);
                 }
@@ -343,14 +358,37 @@ impl PreviewCache {
             }
             Method::RichardsonLucy => deconv::richardson_lucy(&prepared, otf, steps, progress).map_err(cancelled)?,
         };
-        let applied = Applied {
-            method: settings.method,
-            parameter: resolved.parameter,
-            iterations: resolved.iterations,
-            boundary,
-            noise_sigma: model.noise_sigma,
-        };
-        Ok(finish_render(source, params, result, applied))
+        Ok(finish_render(source, params, luminance, result, applied))
+    }
+
+    /// The PSF of `params` (named `id`), rasterized or read from its file only
+    /// when it changes: a method-parameter drag reuses it.
+    fn kernel(&mut self, id: &str, params: &Params) -> Result<Arc<Kernel>, String> {
+        if let Some((cached, kernel)) = &self.kernel
+            && cached == id
+        {
+            return Ok(kernel.clone());
+        }
+        let kernel = Arc::new(kernel_of(params)?);
+        self.kernel = Some((id.to_string(), kernel.clone()));
+        Ok(kernel)
+    }
+
+    /// The image the method runs on: the colour planes, or their luminance
+    /// (kept, so a drag in luminance mode computes it once).
+    fn working_image(&mut self, image: &Arc<Image>, luminance_only: bool) -> Arc<Image> {
+        if !luminance_only || image.channels() == 1 {
+            return image.clone();
+        }
+        let id = Arc::as_ptr(image) as usize;
+        match &self.luminance {
+            Some((cached, luminance)) if *cached == id => luminance.clone(),
+            _ => {
+                let luminance = Arc::new(luminance_image(image));
+                self.luminance = Some((id, luminance.clone()));
+                luminance
+            }
+        }
     }
 }
 
@@ -358,11 +396,12 @@ impl PreviewCache {
 /// hardware GPU), for export.
 pub fn render_full(source: &Source, params: &Params, progress: &dyn Progress) -> Result<Rendered, String> {
     let kernel = kernel_of(params)?;
-    let input = working_image(&source.image, params.luminance_only);
+    let luminance = (params.luminance_only && source.image.channels() > 1).then(|| luminance_image(&source.image));
+    let input = luminance.as_ref().unwrap_or(&source.image);
     let settings: Settings = params.settings(source.noise_floor);
     let (result, applied, _) =
-        engine::deconvolve(&input, &kernel, &settings, Backend::Auto, progress).map_err(|e| e.to_string())?;
-    Ok(finish_render(source, params, result, applied))
+        engine::deconvolve(input, &kernel, &settings, Backend::Auto, progress).map_err(|e| e.to_string())?;
+    Ok(finish_render(source, params, luminance.as_ref(), result, applied))
 }
 
 fn kernel_of(params: &Params) -> Result<Kernel, String> {
@@ -373,12 +412,19 @@ fn bucket(size: usize) -> usize {
     size.div_ceil(PADDING_STEP) * PADDING_STEP
 }
 
-fn finish_render(source: &Source, params: &Params, deconvolved: Image, applied: Applied) -> Rendered {
+/// `luminance`: the source's luminance when the method ran on it alone.
+fn finish_render(
+    source: &Source,
+    params: &Params,
+    luminance: Option<&Image>,
+    deconvolved: Image,
+    applied: Applied,
+) -> Rendered {
     // At full strength the result is the deconvolved image itself: no copy.
     let image = if params.strength >= 1.0 && deconvolved.channels() == source.image.channels() {
         deconvolved
     } else {
-        combine(&source.image, &deconvolved, params)
+        combine(&source.image, luminance, &deconvolved, params)
     };
     let quality = source.reference.as_ref().and_then(|reference| {
         let stored = stored_values(&image, source.space);
@@ -392,21 +438,19 @@ fn finish_render(source: &Source, params: &Params, deconvolved: Image, applied: 
     }
 }
 
-/// The image the method runs on: the colour planes, or their luminance.
-fn working_image(image: &Image, luminance_only: bool) -> Cow<'_, Image> {
-    if !luminance_only || image.channels() == 1 {
-        return Cow::Borrowed(image);
-    }
+/// Rec. 709 luminance of a colour image (linear light).
+fn luminance_image(image: &Image) -> Image {
     let luminance = (0..image.pixel_count())
         .map(|i| (0..3).map(|c| LUMA[c] * image.planes[c][i]).sum())
         .collect();
-    Cow::Owned(Image::gray(image.width, image.height, luminance))
+    Image::gray(image.width, image.height, luminance)
 }
 
 /// Puts the deconvolved planes back together with the original: the
 /// luminance change added to every channel in luminance mode, then blended
 /// by strength.
-pub fn combine(original: &Image, deconvolved: &Image, params: &Params) -> Image {
+/// `luminance` is the original's, when `deconvolved` is a luminance image.
+pub fn combine(original: &Image, luminance: Option<&Image>, deconvolved: &Image, params: &Params) -> Image {
     let strength = params.strength.clamp(0.0, 1.0);
     let planes = if deconvolved.channels() == original.channels() {
         original
@@ -416,7 +460,14 @@ pub fn combine(original: &Image, deconvolved: &Image, params: &Params) -> Image 
             .map(|(o, d)| o.iter().zip(d).map(|(o, d)| o + strength * (d - o)).collect())
             .collect()
     } else {
-        let luminance = working_image(original, true);
+        let computed;
+        let luminance = match luminance {
+            Some(luminance) => luminance,
+            None => {
+                computed = luminance_image(original);
+                &computed
+            }
+        };
         original
             .planes
             .iter()
@@ -466,6 +517,7 @@ mod tests {
             space: LightSpace::Linear,
             noise_floor: None,
             reference: Some(Arc::new(sharp)),
+            baseline: None,
         }
     }
 

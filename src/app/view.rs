@@ -52,6 +52,11 @@ impl View {
         panel.center() + (image_point - self.center) * self.zoom
     }
 
+    /// Where an image of `size` pixels lands on screen.
+    pub fn image_rect(self, panel: Rect, size: Vec2) -> Rect {
+        Rect::from_min_max(self.to_screen(panel, Pos2::ZERO), self.to_screen(panel, size.to_pos2()))
+    }
+
     pub fn to_image(self, panel: Rect, screen_point: Pos2) -> Pos2 {
         self.center + (screen_point - panel.center()) / self.zoom
     }
@@ -98,21 +103,9 @@ pub struct Hover {
 }
 
 /// Draws `texture` (covering an image of `size` pixels) in `rect` with the
-/// shared `view`, and handles the view's input there.
+/// shared `view`, and handles the view's input there; dragging pans unless
+/// `pan` is false (the caller then uses the drag, e.g. to draw a region).
 pub fn image_panel(
-    ui: &mut egui::Ui,
-    rect: Rect,
-    view: &mut View,
-    size: Vec2,
-    texture: Option<TextureId>,
-    id_salt: &str,
-) -> (egui::Response, Option<Hover>) {
-    image_panel_with(ui, rect, view, size, texture, id_salt, true)
-}
-
-/// `image_panel`, with dragging left to the caller when `pan` is false (to
-/// draw a region).
-pub fn image_panel_with(
     ui: &mut egui::Ui,
     rect: Rect,
     view: &mut View,
@@ -126,7 +119,7 @@ pub fn image_panel_with(
     view.interact(&response, ui, rect, pan);
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::from_gray(24));
-    let image_rect = Rect::from_min_max(view.to_screen(rect, Pos2::ZERO), view.to_screen(rect, size.to_pos2()));
+    let image_rect = view.image_rect(rect, size);
     match texture {
         Some(texture) => {
             painter.image(
@@ -169,10 +162,10 @@ pub fn split_panel(
     let x = rect.left() + rect.width() * divider.clamp(0.0, 1.0);
     let handle = Rect::from_center_size(pos2(x, rect.center().y), vec2(12.0, rect.height()));
     // The divider's handle is registered after the image so it wins the drag.
-    let (_, hover) = image_panel(ui, rect, view, size, after, "split");
+    let (_, hover) = image_panel(ui, rect, view, size, after, "split", true);
     let left = Rect::from_min_max(rect.min, pos2(x, rect.max.y));
     if let Some(texture) = before {
-        let image_rect = Rect::from_min_max(view.to_screen(rect, Pos2::ZERO), view.to_screen(rect, size.to_pos2()));
+        let image_rect = view.image_rect(rect, size);
         ui.painter_at(left).rect_filled(left, 0.0, Color32::from_gray(24));
         ui.painter_at(left).image(
             texture,

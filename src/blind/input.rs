@@ -3,7 +3,7 @@
 //! (too small, flat, non-finite) or unreliable (saturated).
 
 use crate::error::{Error, Result};
-use crate::imaging::Image;
+use crate::imaging::{Image, LUMA};
 
 /// A rectangle of the image, in pixels (`left`, `top` of its first pixel).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,8 +14,6 @@ pub struct Region {
     pub height: usize,
 }
 
-/// Rec. 709 luminance weights (linear light).
-const LUMA: [f32; 3] = [0.2126, 0.7152, 0.0722];
 /// Samples at or above this value (linear, of 1) count as clipped highlights.
 const SATURATED_LEVEL: f32 = 0.98;
 /// A warning is given when more than this fraction of pixels is clipped.
@@ -96,4 +94,19 @@ pub fn luminance(image: &Image, region: Option<Region>, min_side: usize) -> Resu
         },
         warnings,
     ))
+}
+
+/// The centre `max_side` square of an image larger than that, `None` for
+/// one that fits: large images are estimated on their centre.
+pub fn central_region(image: &Image, max_side: usize) -> Option<Region> {
+    if image.width <= max_side && image.height <= max_side {
+        return None;
+    }
+    let (width, height) = (image.width.min(max_side), image.height.min(max_side));
+    Some(Region {
+        left: (image.width - width) / 2,
+        top: (image.height - height) / 2,
+        width,
+        height,
+    })
 }

@@ -68,7 +68,9 @@ const LAMBDA_FLOOR: f32 = 1e-4;
 /// reduced to luminance). Progress: stage "kernel NxN" (the level's
 /// kernel size), once per round of each level; cancel is honoured there.
 pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Progress) -> Result<KernelEstimate> {
-    let region = options.region.or_else(|| central_crop(image));
+    let region = options
+        .region
+        .or_else(|| input::central_region(image, MAX_WORKING_SIDE));
     let (plane, warnings) = input::luminance(image, region, MIN_SIDE)?;
     let (size, size_suggested) = match options.kernel_size {
         Some(n) => (checked_size(n, &plane)?, false),
@@ -81,20 +83,6 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
         size,
         size_suggested,
         warnings,
-    })
-}
-
-/// The centre `MAX_WORKING_SIDE` square of a large image, `None` otherwise.
-fn central_crop(image: &Image) -> Option<Region> {
-    if image.width <= MAX_WORKING_SIDE && image.height <= MAX_WORKING_SIDE {
-        return None;
-    }
-    let (width, height) = (image.width.min(MAX_WORKING_SIDE), image.height.min(MAX_WORKING_SIDE));
-    Some(Region {
-        left: (image.width - width) / 2,
-        top: (image.height - height) / 2,
-        width,
-        height,
     })
 }
 
@@ -125,7 +113,7 @@ fn checked_size(n: usize, plane: &Plane) -> Result<usize> {
 /// small-support cleanup empties the margin).
 pub fn suggest_kernel_size(image: &Image, progress: &dyn Progress) -> Result<usize> {
     progress.step("suggesting a size", 0.0)?;
-    let (plane, _) = input::luminance(image, central_crop(image), MIN_SIDE)?;
+    let (plane, _) = input::luminance(image, input::central_region(image, MAX_WORKING_SIDE), MIN_SIDE)?;
     let size = suggest_for(&plane)?;
     progress.report("suggesting a size", 1.0);
     Ok(size)

@@ -85,7 +85,7 @@ pub fn estimate_parametric_in(
     progress: &dyn Progress,
 ) -> Result<ParametricEstimate> {
     progress.step("measuring the spectrum", 0.0)?;
-    let region = region.or_else(|| central_region(image));
+    let region = region.or_else(|| input::central_region(image, MAX_WORKING_SIDE));
     let (plane, warnings) = input::luminance(image, region, MIN_SIDE)?;
     let side = plane.width.min(plane.height);
     // Enough patches to average: 128-point patches from 256 pixels on, which
@@ -159,19 +159,6 @@ pub fn estimate_parametric_in(
 /// Larger images are fitted on a central square of this side: the spectrum
 /// averages at most `spectrum::MAX_PATCHES` patches, which this holds.
 const MAX_WORKING_SIDE: usize = 2048;
-
-fn central_region(image: &Image) -> Option<Region> {
-    if image.width <= MAX_WORKING_SIDE && image.height <= MAX_WORKING_SIDE {
-        return None;
-    }
-    let (width, height) = (image.width.min(MAX_WORKING_SIDE), image.height.min(MAX_WORKING_SIDE));
-    Some(Region {
-        left: (image.width - width) / 2,
-        top: (image.height - height) / 2,
-        width,
-        height,
-    })
-}
 
 /// Parameters rounded to what a slider shows: 0.01 px and 0.1 degree.
 fn rounded(spec: PsfSpec) -> PsfSpec {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use unblur::blind::{self, KernelOptions, ParametricModel};
-use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions, LightSpace};
+use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions};
 use unblur::psf::Kernel;
 
 use super::Failure;
@@ -77,12 +77,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         eprintln!("unblur: warning: {}: {warning}", args.input.display());
     }
     if let Some(kernel_out) = &args.kernel_out {
-        let options = EncodeOptions {
-            depth: BitDepth::Sixteen,
-            space: LightSpace::Linear,
-            jpeg_quality: 100,
-        };
-        imaging::save(kernel_out, &kernel.to_display_image(), &options)?;
+        kernel.save_png(kernel_out)?;
     }
     let progress = TerminalProgress::new();
     let restored = blind::deblur(image, &kernel, imaging::noise_floor(&decoded), &progress);

@@ -72,6 +72,17 @@ impl Kernel {
 
     /// The kernel as a gray image scaled so that its maximum is 1 (for display
     /// and for writing as a 16-bit PNG that `file:` reads back).
+    /// Writes the kernel as a 16-bit grayscale PNG (peak at full scale) that
+    /// `file:` reads back.
+    pub fn save_png(&self, path: &Path) -> Result<()> {
+        let options = imaging::EncodeOptions {
+            depth: imaging::BitDepth::Sixteen,
+            space: imaging::LightSpace::Linear,
+            jpeg_quality: 100,
+        };
+        imaging::save(path, &self.to_display_image(), &options)
+    }
+
     pub fn to_display_image(&self) -> Image {
         let max = self.data.iter().cloned().fold(0.0f32, f32::max).max(f32::MIN_POSITIVE);
         Image::gray(self.width, self.height, self.data.iter().map(|v| v / max).collect())

@@ -13,7 +13,7 @@ use super::super::view::Compare;
 use super::super::{App, Pick};
 
 pub fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
-    let presets = app.state_dir.presets();
+    let presets = app.presets.clone();
     let Some(document) = app.documents.get_mut(app.active) else {
         return;
     };
@@ -63,7 +63,9 @@ pub fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
     let running = document.worker.running();
     let error = document.computed.get(&active).and_then(|c| c.error.clone());
     let layer_name = document.state.layer(active).map(|l| l.name.clone()).unwrap_or_default();
-    let params = document.state.params_mut(active).expect("active result");
+    let Some(params) = document.state.params_mut(active) else {
+        return;
+    };
     ui.separator();
     ui.heading("Result");
     ui.label(RichText::new(&layer_name).weak());
@@ -76,34 +78,21 @@ pub fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
             }
         });
     let auto = |value: Option<f64>| value.map_or(" (auto)", |_| "");
-    match params.method.method {
-        Method::Wiener => {
-            let shown = applied.as_ref().and_then(|a| a.parameter).unwrap_or(1e-3);
-            let label = format!("Noise K{}", auto(params.method.nsr));
-            log_slider(ui, &mut params.method.nsr, shown, 1e-7..=1.0, &label);
-        }
-        Method::Tikhonov => {
-            let shown = applied.as_ref().and_then(|a| a.parameter).unwrap_or(1e-3);
-            let label = format!("Regularization λ{}", auto(params.method.lambda));
-            log_slider(ui, &mut params.method.lambda, shown, 1e-7..=10.0, &label);
-        }
-        Method::TotalVariation => {
-            let shown = applied.as_ref().and_then(|a| a.parameter).unwrap_or(1e-3);
-            let label = format!("Regularization λ{}", auto(params.method.lambda));
-            log_slider(ui, &mut params.method.lambda, shown, 1e-7..=1.0, &label);
-            iterations_slider(
-                ui,
-                &mut params.method.iterations,
-                applied.as_ref().and_then(|a| a.iterations),
-            );
-        }
-        Method::RichardsonLucy => {
-            iterations_slider(
-                ui,
-                &mut params.method.iterations,
-                applied.as_ref().and_then(|a| a.iterations),
-            );
-        }
+    // The automatic values the sliders show until moved.
+    let shown = applied.as_ref().and_then(|a| a.parameter).unwrap_or(1e-3);
+    let shown_iterations = applied.as_ref().and_then(|a| a.iterations);
+    let method = params.method.method;
+    if method == Method::Wiener {
+        let label = format!("Noise K{}", auto(params.method.nsr));
+        log_slider(ui, &mut params.method.nsr, shown, 1e-7..=1.0, &label);
+    }
+    if matches!(method, Method::Tikhonov | Method::TotalVariation) {
+        let label = format!("Regularization λ{}", auto(params.method.lambda));
+        let top = if method == Method::Tikhonov { 10.0 } else { 1.0 };
+        log_slider(ui, &mut params.method.lambda, shown, 1e-7..=top, &label);
+    }
+    if method.is_iterative() {
+        iterations_slider(ui, &mut params.method.iterations, shown_iterations);
     }
 
     ui.separator();
@@ -260,9 +249,6 @@ pub fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
     ui.heading("Output");
     ui.add(egui::Slider::new(&mut params.strength, 0.0..=1.0).text("Strength"))
         .on_hover_text("Blend of the result (1) with the original (0)");
-    if params.method.method != Method::Wiener || params.strength != 1.0 {
-        // Keeps the layout stable whatever the method.
-    }
     ui.checkbox(&mut params.luminance_only, "Luminance only")
         .on_hover_text("Sharpen brightness only; colours stay as they were (less colour noise)");
 
@@ -381,7 +367,10 @@ fn apply_actions(app: &mut App, ctx: &egui::Context, actions: Vec<Action>) {
                     .and_then(|d| d.state.active_result().and_then(|id| d.state.params(id)).cloned());
                 if let Some(params) = params {
                     match app.state_dir.save_preset(&app.preset_name, &params) {
-                        Ok(()) => app.info(format!("preset '{}' saved", app.preset_name.trim())),
+                        Ok(()) => {
+                            app.presets = app.state_dir.presets();
+                            app.info(format!("preset '{}' saved", app.preset_name.trim()));
+                        }
                         Err(error) => app.error(error),
                     }
                 }
@@ -469,45 +458,52 @@ fn psf_and_spectrum(document: &mut Document, ui: &mut egui::Ui, active: LayerId)
     // The PSF needs less room than the spectrum: a glance at its shape.
     let psf_side = (side * 0.5).round();
     ui.label("PSF");
-    match params.psf.spec().and_then(|s| s.kernel().map_err(|e| e.to_string())) {
-        Ok(kernel) => {
-            let key = params.psf.spec().map(|s| s.to_string()).unwrap_or_default();
-            if document.psf_texture.as_ref().is_none_or(|(k, _)| *k != key) {
-                let picture = kernel.to_display_image();
-                let (shown, _) = display::to_color_image(&picture, LightSpace::Linear, 4096);
-                let texture = ctx.load_texture("psf", shown, TEXTURE_OPTIONS);
-                document.psf_texture = Some((key, texture));
+    // The kernel is rasterized (or read from its file) only when its spec
+    // changes, not at every frame.
+    let spec = params.psf.spec();
+    let key = spec.as_ref().map_or_else(|e| e.clone(), |s| s.to_string());
+    if document.psf_texture.as_ref().is_none_or(|(k, _)| *k != key) {
+        let shown = spec.and_then(|s| s.kernel().map_err(|e| e.to_string())).map(|kernel| {
+            let (picture, _) = display::to_color_image(&kernel.to_display_image(), LightSpace::Linear, 4096);
+            (
+                ctx.load_texture("psf", picture, TEXTURE_OPTIONS),
+                [kernel.width, kernel.height],
+            )
+        });
+        document.psf_texture = Some((key, shown));
+    }
+    match document.psf_texture.as_ref().map(|(_, shown)| shown) {
+        Some(Ok((texture, [width, height]))) => {
+            let (width, height) = (*width, *height);
+            let (rect, response) = ui.allocate_exact_size(Vec2::splat(psf_side), Sense::click());
+            ui.painter().rect_filled(rect, 0.0, Color32::BLACK);
+            let aspect = width as f32 / height as f32;
+            let size = if aspect >= 1.0 {
+                vec2(psf_side, psf_side / aspect)
+            } else {
+                vec2(psf_side * aspect, psf_side)
+            };
+            let picture = egui::Rect::from_center_size(rect.center(), size);
+            if params.psf.model == PsfModel::File
+                && let Some(at) = response.interact_pointer_pos().filter(|_| response.clicked())
+                && picture.contains(at)
+            {
+                let col = ((at.x - picture.left()) / picture.width() * width as f32) as usize;
+                let row = ((at.y - picture.top()) / picture.height() * height as f32) as usize;
+                erase = Some((row.min(height - 1), col.min(width - 1)));
             }
-            if let Some((_, texture)) = &document.psf_texture {
-                let (rect, response) = ui.allocate_exact_size(Vec2::splat(psf_side), Sense::click());
-                ui.painter().rect_filled(rect, 0.0, Color32::BLACK);
-                let aspect = kernel.width as f32 / kernel.height as f32;
-                let size = if aspect >= 1.0 {
-                    vec2(psf_side, psf_side / aspect)
-                } else {
-                    vec2(psf_side * aspect, psf_side)
-                };
-                let picture = egui::Rect::from_center_size(rect.center(), size);
-                if params.psf.model == PsfModel::File
-                    && let Some(at) = response.interact_pointer_pos().filter(|_| response.clicked())
-                    && picture.contains(at)
-                {
-                    let col = ((at.x - picture.left()) / picture.width() * kernel.width as f32) as usize;
-                    let row = ((at.y - picture.top()) / picture.height() * kernel.height as f32) as usize;
-                    erase = Some((row.min(kernel.height - 1), col.min(kernel.width - 1)));
-                }
-                ui.painter().image(
-                    texture.id(),
-                    picture,
-                    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                    Color32::WHITE,
-                );
-                ui.weak(format!("{}x{} px", kernel.width, kernel.height));
-            }
+            ui.painter().image(
+                texture.id(),
+                picture,
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+            ui.weak(format!("{width}x{height} px"));
         }
-        Err(error) => {
+        Some(Err(error)) => {
             ui.colored_label(Color32::LIGHT_RED, error);
         }
+        None => {}
     }
     if let Some((texture, spectrum_side)) = &document.spectrum {
         ui.label("Spectrum and the PSF's zeros").on_hover_text(

@@ -15,16 +15,19 @@ pub fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
             let selected = document.state.selected;
             let kind = document.state.layer(selected).map(|l| l.kind.clone());
             if kind == Some(LayerKind::Psf) {
-                let texture = document.psf_texture.as_ref().map(|(_, t)| t.clone());
+                let texture = match &document.psf_texture {
+                    Some((_, Ok((texture, _)))) => Some(texture.clone()),
+                    _ => None,
+                };
                 let size = texture.as_ref().map_or(Vec2::splat(1.0), |t| t.size_vec2());
                 let mut view = view::View::default();
-                view::image_panel(ui, rect, &mut view, size, texture.map(|t| t.id()), "psf");
+                view::image_panel(ui, rect, &mut view, size, texture.map(|t| t.id()), "psf", true);
                 return None;
             }
             let texture = document.texture(selected);
             let drawing = document.drawing_region;
             let (response, hover) =
-                view::image_panel_with(ui, rect, &mut document.view, image_size, texture, "single", !drawing);
+                view::image_panel(ui, rect, &mut document.view, image_size, texture, "single", !drawing);
             if drawing {
                 draw_region(document, &response, rect);
             }
@@ -102,6 +105,7 @@ pub fn viewer(document: &mut Document, ui: &mut egui::Ui) -> Option<Hover> {
                     image_size,
                     texture,
                     &format!("panel{index}"),
+                    true,
                 );
                 hover = hover.or(panel_hover);
             }
@@ -147,13 +151,11 @@ fn draw_region(document: &mut Document, response: &egui::Response, rect: egui::R
 
 /// PSNR/SSIM in the corner when a reference is attached.
 fn overlay_quality(document: &Document, ui: &egui::Ui, rect: egui::Rect, layer: LayerId) {
-    let quality = document.computed.get(&layer).and_then(|c| c.quality).or_else(|| {
-        let kind = &document.state.layer(layer)?.kind;
-        (*kind == LayerKind::Source).then_some(())?;
-        let reference = document.source.reference.as_ref()?;
-        let stored = super::super::render::stored_values(&document.source.image, document.source.space);
-        crate::metrics::quality(&stored, reference).ok()
-    });
+    let is_source = document.state.layer(layer).is_some_and(|l| l.kind == LayerKind::Source);
+    let quality = match is_source {
+        true => document.source.baseline,
+        false => document.computed.get(&layer).and_then(|c| c.quality),
+    };
     if let Some(quality) = quality {
         ui.painter().text(
             rect.left_top() + vec2(8.0, 8.0),
