@@ -116,8 +116,8 @@ fn separates_512_pairs_as_well_as_the_oracle() {
 /// The paper's own setup: 122x162, widths [1, 2] and [2, 1] px. Gap >= -1.5
 /// dB per layer, and still above the mixture. Crosstalk is printed, not
 /// asserted: it is 0.094 / 0.070 against the 0.06. With 1-2 px blurs
-/// the bar needs the gains within about 0.5%. The ICA gains come out 1-3%
-/// low where the mixture is nearly singular, at any image size
+/// the bar leaves room for gains only about 0.3% low. The ICA gains come out
+/// 1-3% low where the mixture is nearly singular, at any image size
 /// (BENCHMARKS.md, `examples/separate_crosstalk.rs`).
 #[test]
 fn separates_the_papers_small_setup() {
