@@ -93,26 +93,24 @@ impl Fft2d {
 
     /// Forward transform into a caller-owned spectrum buffer.
     pub fn forward_into(&self, image: &[f32], spectrum: &mut [Complex32]) {
-        assert_eq!(image.len(), self.height * self.width, "image size must match the plan");
-        assert_eq!(spectrum.len(), self.spectrum_len());
-        let row_fft = &self.row_forward;
-        spectrum
-            .par_chunks_mut(self.columns)
-            .zip(image.par_chunks(self.width))
-            .for_each_init(
-                || (row_fft.make_input_vec(), row_fft.make_scratch_vec()),
-                |(input, scratch), (out, row)| {
-                    // Zero rows are common in kernels placed for an OTF.
-                    if row.iter().all(|v| *v == 0.0) {
-                        out.fill(Complex32::default());
-                        return;
-                    }
-                    input.copy_from_slice(row);
-                    // Lengths come from the plan itself, so this cannot fail.
-                    let _ = row_fft.process_with_scratch(input, out, scratch);
-                },
-            );
+        self.forward_rows(image, spectrum);
         self.transform_columns(spectrum, &self.column_forward);
+    }
+
+    /// Forward transform of an image that is zero except for the given
+    /// (row index, row) pairs, each row index listed once: the zero rows
+    /// skip the row pass.
+    pub fn forward_sparse_rows(&self, rows: &[(usize, Vec<f32>)]) -> Vec<Complex32> {
+        let mut spectrum = vec![Complex32::default(); self.spectrum_len()];
+        let mut input = self.row_forward.make_input_vec();
+        let mut scratch = self.row_forward.make_scratch_vec();
+        for (y, row) in rows {
+            input.copy_from_slice(row);
+            let out = &mut spectrum[y * self.columns..(y + 1) * self.columns];
+            let _ = self.row_forward.process_with_scratch(&mut input, out, &mut scratch);
+        }
+        self.transform_columns(&mut spectrum, &self.column_forward);
+        spectrum
     }
 
     /// Inverse transform, normalized so that `inverse(forward(x)) == x`.
@@ -137,11 +135,7 @@ impl Fft2d {
             .for_each_init(
                 || row_fft.make_scratch_vec(),
                 |scratch, (out, row)| {
-                    // A real signal's DC (and Nyquist) bins are real; drop rounding residue.
-                    row[0].im = 0.0;
-                    if even {
-                        row[row.len() - 1].im = 0.0;
-                    }
+                    clear_real_bins(row, even);
                     let _ = row_fft.process_with_scratch(row, out, scratch);
                     out.iter_mut().for_each(|v| *v *= scale);
                 },
@@ -151,14 +145,34 @@ impl Fft2d {
     /// Transforms every column of a row-major spectrum in place, a block of
     /// columns at a time.
     fn transform_columns(&self, spectrum: &mut [Complex32], fft: &Arc<dyn Fft<f32>>) {
+        self.for_column_blocks(spectrum, true, |_, local, scratch| {
+            fft.process_with_scratch(local, scratch)
+        });
+    }
+
+    /// Runs `work(first column, block, scratch)` on every block of columns of
+    /// a row-major spectrum, in parallel. The block is gathered column-major
+    /// (`count` columns of `height` values each) when `gather`, and
+    /// scattered back after.
+    fn for_column_blocks(
+        &self,
+        spectrum: &mut [Complex32],
+        gather: bool,
+        work: impl Fn(usize, &mut [Complex32], &mut [Complex32]) + Sync,
+    ) {
+        assert_eq!(spectrum.len(), self.spectrum_len());
         let (rows, columns) = (self.height, self.columns);
         let shared = SharedSpectrum(spectrum.as_mut_ptr());
         let blocks = columns.div_ceil(COLUMN_BLOCK);
+        let scratch_len = self
+            .column_forward
+            .get_inplace_scratch_len()
+            .max(self.column_inverse.get_inplace_scratch_len());
         (0..blocks).into_par_iter().for_each_init(
             || {
                 (
                     vec![Complex32::default(); rows * COLUMN_BLOCK],
-                    vec![Complex32::default(); fft.get_inplace_scratch_len()],
+                    vec![Complex32::default(); scratch_len],
                 )
             },
             |(local, scratch), block| {
@@ -168,15 +182,17 @@ impl Fft2d {
                 let base = shared;
                 // SAFETY: block `block` reads and writes only columns
                 // first..first + count of each row, inside the spectrum.
-                unsafe {
-                    for r in 0..rows {
-                        let row = base.0.add(r * columns + first);
-                        for c in 0..count {
-                            *local.get_unchecked_mut(c * rows + r) = *row.add(c);
+                if gather {
+                    unsafe {
+                        for r in 0..rows {
+                            let row = base.0.add(r * columns + first);
+                            for c in 0..count {
+                                *local.get_unchecked_mut(c * rows + r) = *row.add(c);
+                            }
                         }
                     }
                 }
-                fft.process_with_scratch(local, scratch);
+                work(first, local, scratch);
                 unsafe {
                     for r in 0..rows {
                         let row = base.0.add(r * columns + first);
@@ -188,14 +204,196 @@ impl Fft2d {
             },
         );
     }
+
+    /// Row half of the forward transform: each row of `image` becomes its
+    /// real FFT in the same row of `rows_spectrum` (columns untransformed).
+    pub fn forward_rows(&self, image: &[f32], rows_spectrum: &mut [Complex32]) {
+        assert_eq!(image.len(), self.height * self.width, "image size must match the plan");
+        assert_eq!(rows_spectrum.len(), self.spectrum_len());
+        let row_fft = &self.row_forward;
+        rows_spectrum
+            .par_chunks_mut(self.columns)
+            .zip(image.par_chunks(self.width))
+            .for_each_init(
+                || (row_fft.make_input_vec(), row_fft.make_scratch_vec()),
+                |(input, scratch), (out, row)| {
+                    // Zero rows are common in kernels placed for an OTF.
+                    if row.iter().all(|v| *v == 0.0) {
+                        out.fill(Complex32::default());
+                        return;
+                    }
+                    input.copy_from_slice(row);
+                    // Lengths come from the plan itself, so this cannot fail.
+                    let _ = row_fft.process_with_scratch(input, out, scratch);
+                },
+            );
+    }
+
+    /// Filters along columns a spectrum whose rows alone are transformed:
+    /// forward column FFT, multiplication by `filter`, inverse column FFT,
+    /// one column block at a time. With [`Fft2d::forward_rows`] before and
+    /// the row inverse after, this is a 2D circular convolution at the cost
+    /// of one pass over memory for the columns instead of three.
+    pub fn filter_columns(&self, rows_spectrum: &mut [Complex32], filter: &ColumnFilter) {
+        assert_eq!(
+            filter.values.len(),
+            self.spectrum_len(),
+            "filter size must match the plan"
+        );
+        let rows = self.height;
+        self.for_column_blocks(rows_spectrum, true, |first, local, scratch| {
+            self.column_forward.process_with_scratch(local, scratch);
+            let gains = &filter.values[first * rows..first * rows + local.len()];
+            local.iter_mut().zip(gains).for_each(|(v, g)| *v *= g);
+            self.column_inverse.process_with_scratch(local, scratch);
+        });
+    }
+
+    /// Inverse column FFTs of a full spectrum multiplied by `filter`, written
+    /// to `rows_spectrum` (rows still transformed; `spectrum` is unchanged).
+    pub fn inverse_columns_filtered(
+        &self,
+        spectrum: &[Complex32],
+        filter: &ColumnFilter,
+        rows_spectrum: &mut [Complex32],
+    ) {
+        assert_eq!(spectrum.len(), self.spectrum_len());
+        assert_eq!(
+            filter.values.len(),
+            self.spectrum_len(),
+            "filter size must match the plan"
+        );
+        let (rows, columns) = (self.height, self.columns);
+        self.for_column_blocks(rows_spectrum, false, |first, local, scratch| {
+            let count = local.len() / rows;
+            let gains = &filter.values[first * rows..first * rows + local.len()];
+            for r in 0..rows {
+                let row = &spectrum[r * columns + first..r * columns + first + count];
+                for (c, value) in row.iter().enumerate() {
+                    local[c * rows + r] = value * gains[c * rows + r];
+                }
+            }
+            self.column_inverse.process_with_scratch(local, scratch);
+        });
+    }
+
+    /// Row half of the inverse transform, then `visit(row, plane row)` on
+    /// each real row (normalized), then the row half of the forward
+    /// transform of what `visit` left in the row. `plane` is a companion
+    /// image of the domain's size, handed over row by row.
+    pub fn rows_round_trip(
+        &self,
+        rows_spectrum: &mut [Complex32],
+        plane: &mut [f32],
+        visit: impl Fn(&mut [f32], &mut [f32]) + Sync,
+    ) {
+        assert_eq!(rows_spectrum.len(), self.spectrum_len());
+        assert_eq!(plane.len(), self.height * self.width);
+        let scale = 1.0 / (self.height * self.width) as f32;
+        let (inverse, forward) = (&self.row_inverse, &self.row_forward);
+        let even = self.width.is_multiple_of(2);
+        rows_spectrum
+            .par_chunks_mut(self.columns)
+            .zip(plane.par_chunks_mut(self.width))
+            .for_each_init(
+                || {
+                    let scratch = inverse.get_scratch_len().max(forward.get_scratch_len());
+                    (forward.make_input_vec(), vec![Complex32::default(); scratch])
+                },
+                |(real, scratch), (spectrum_row, plane_row)| {
+                    clear_real_bins(spectrum_row, even);
+                    let _ = inverse.process_with_scratch(spectrum_row, real, scratch);
+                    real.iter_mut().for_each(|v| *v *= scale);
+                    visit(real, plane_row);
+                    let _ = forward.process_with_scratch(real, spectrum_row, scratch);
+                },
+            );
+    }
+
+    /// Row half of the inverse transform (normalized) for the rows in
+    /// `rows`, each handed to `visit(real row, output row)`, where `output`
+    /// holds one row of any width per visited row. `rows_spectrum` is used
+    /// as working memory.
+    pub fn inverse_rows_into(
+        &self,
+        rows_spectrum: &mut [Complex32],
+        rows: std::ops::Range<usize>,
+        output: &mut [f32],
+        visit: impl Fn(&[f32], &mut [f32]) + Sync,
+    ) {
+        assert_eq!(rows_spectrum.len(), self.spectrum_len());
+        assert!(rows.end <= self.height && !rows.is_empty());
+        assert!(output.len().is_multiple_of(rows.len()));
+        let output_width = output.len() / rows.len();
+        let scale = 1.0 / (self.height * self.width) as f32;
+        let row_fft = &self.row_inverse;
+        let even = self.width.is_multiple_of(2);
+        rows_spectrum[rows.start * self.columns..rows.end * self.columns]
+            .par_chunks_mut(self.columns)
+            .zip(output.par_chunks_mut(output_width))
+            .for_each_init(
+                || (vec![0.0f32; self.width], row_fft.make_scratch_vec()),
+                |(real, scratch), (spectrum_row, output_row)| {
+                    clear_real_bins(spectrum_row, even);
+                    let _ = row_fft.process_with_scratch(spectrum_row, real, scratch);
+                    real.iter_mut().for_each(|v| *v *= scale);
+                    visit(real, output_row);
+                },
+            );
+    }
 }
 
-/// Smallest n' >= n whose prime factors are 2, 3, 5 and 7 (fast FFT sizes).
+/// A real signal's DC (and, for even lengths, Nyquist) bins are real: drop
+/// the rounding residue the inverse real FFT would reject.
+#[inline]
+fn clear_real_bins(row: &mut [Complex32], even: bool) {
+    row[0].im = 0.0;
+    if even {
+        let last = row.len() - 1;
+        row[last].im = 0.0;
+    }
+}
+
+/// A filter on a spectrum, stored column by column as
+/// [`Fft2d::filter_columns`] reads it.
+pub struct ColumnFilter {
+    values: Vec<Complex32>,
+}
+
+impl ColumnFilter {
+    /// `gain(value)` of each frequency of a row-major `spectrum` of `fft`'s size.
+    pub fn new(fft: &Fft2d, spectrum: &[Complex32], gain: impl Fn(usize, Complex32) -> Complex32 + Sync) -> Self {
+        assert_eq!(spectrum.len(), fft.spectrum_len());
+        let (rows, columns) = (fft.height, fft.columns);
+        let mut values = vec![Complex32::default(); spectrum.len()];
+        // A block of columns at a time, read row by row: reading one column
+        // alone would touch a new cache line (and page) per value.
+        values
+            .par_chunks_mut(rows * COLUMN_BLOCK)
+            .enumerate()
+            .for_each(|(block, out)| {
+                let first = block * COLUMN_BLOCK;
+                let count = out.len() / rows;
+                for r in 0..rows {
+                    let start = r * columns + first;
+                    for (c, value) in spectrum[start..start + count].iter().enumerate() {
+                        out[c * rows + r] = gain(start + c, *value);
+                    }
+                }
+            });
+        ColumnFilter { values }
+    }
+}
+
+/// Smallest n' >= n whose prime factors are 2, 3 and 5 (fast FFT sizes).
+/// Lengths with a factor 7 are left out: rustfft's radix-7 passes made a
+/// 1600x2100 transform slower than a 1600x2160 one on the development
+/// machine (`examples/fft_sizes.rs`).
 pub fn fast_size(n: usize) -> usize {
     let mut m = n.max(1);
     loop {
         let mut k = m;
-        for p in [2, 3, 5, 7] {
+        for p in [2, 3, 5] {
             while k.is_multiple_of(p) {
                 k /= p;
             }
@@ -274,13 +472,69 @@ mod tests {
         }
     }
 
+    /// The fused passes give what the plain transforms give.
+    #[test]
+    fn fused_passes_match_the_plain_transforms() {
+        let (h, w) = (12, 10);
+        let fft = plan(h, w);
+        let image = seeded(h * w, 5);
+        let kernel = seeded(h * w, 9);
+        let otf = fft.forward(&kernel);
+        let mut product = fft.forward(&image);
+        product.iter_mut().zip(&otf).for_each(|(p, k)| *p *= k.conj());
+        let want = fft.inverse(&product);
+
+        // Row forward, column filter, row inverse.
+        let filter = ColumnFilter::new(&fft, &otf, |_, k| k.conj());
+        let mut rows_spectrum = vec![Complex32::default(); fft.spectrum_len()];
+        fft.forward_rows(&image, &mut rows_spectrum);
+        fft.filter_columns(&mut rows_spectrum, &filter);
+        let mut got = vec![0.0; h * w];
+        fft.inverse_rows_into(&mut rows_spectrum.clone(), 0..h, &mut got, |row, out| {
+            out.copy_from_slice(row)
+        });
+        assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-4));
+
+        // Filtered inverse of a full spectrum, cropped rows and columns.
+        let mut work = vec![Complex32::default(); fft.spectrum_len()];
+        fft.inverse_columns_filtered(&fft.forward(&image), &filter, &mut work);
+        let mut crop = vec![0.0; 5 * 4];
+        fft.inverse_rows_into(&mut work, 3..8, &mut crop, |row, out| out.copy_from_slice(&row[2..6]));
+        for y in 0..5 {
+            for x in 0..4 {
+                assert!((crop[y * 4 + x] - want[(y + 3) * w + x + 2]).abs() < 1e-4);
+            }
+        }
+
+        // A round trip through the rows that squares each sample.
+        let mut companion = image.clone();
+        fft.rows_round_trip(&mut rows_spectrum, &mut companion, |row, plane_row| {
+            for (v, p) in row.iter_mut().zip(plane_row.iter_mut()) {
+                *p = *v;
+                *v *= *v;
+            }
+        });
+        assert!(companion.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-4));
+        // The columns' round trip supplies the other half of the normalization.
+        fft.filter_columns(
+            &mut rows_spectrum,
+            &ColumnFilter::new(&fft, &otf, |_, _| Complex32::new(1.0, 0.0)),
+        );
+        let mut squared = vec![0.0; h * w];
+        fft.inverse_rows_into(&mut rows_spectrum, 0..h, &mut squared, |row, out| {
+            out.copy_from_slice(row)
+        });
+        assert!(squared.iter().zip(&want).all(|(a, b)| (a - b * b).abs() < 1e-4));
+    }
+
     #[test]
     fn fast_sizes_have_small_factors() {
         assert_eq!(fast_size(1), 1);
         assert_eq!(fast_size(11), 12);
-        assert_eq!(fast_size(97), 98);
+        assert_eq!(fast_size(97), 100);
         assert_eq!(fast_even_size(15), 16);
-        assert_eq!(fast_even_size(27), 28);
-        assert_eq!(fast_even_size(1001), 1008);
+        assert_eq!(fast_even_size(27), 30);
+        assert_eq!(fast_even_size(1001), 1024);
+        assert_eq!(fast_even_size(2100), 2160);
     }
 }

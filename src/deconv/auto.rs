@@ -147,8 +147,9 @@ fn observe(fft: &Fft2d, spectra: &[Vec<Complex32>], otf: &[Complex32]) -> Vec<Sa
         stride += 1;
     }
     let tau = std::f64::consts::TAU;
-    (0..fft.spectrum_len())
-        .step_by(stride)
+    (0..fft.spectrum_len().div_ceil(stride))
+        .into_par_iter()
+        .map(|k| k * stride)
         .filter_map(|i| {
             let (ky, kx) = fft.coordinates(i);
             let fy = ky.min(fft.height - ky) as f64 / fft.height as f64;

@@ -93,15 +93,25 @@ impl Layout {
         // Half of each margin is exact mirror (see `pad_axis`).
         let (rows, columns) = self.recipes();
         let mut out = vec![0.0f32; self.height * self.width];
+        let inside = self.left..self.left + w;
         out.par_chunks_mut(self.width).zip(rows.par_iter()).for_each_init(
             || vec![0.0f32; w],
             |blended, (out_row, &(a, b, weight_a))| {
-                let (row_a, row_b) = (&plane[a * w..(a + 1) * w], &plane[b * w..(b + 1) * w]);
-                for ((v, p), q) in blended.iter_mut().zip(row_a).zip(row_b) {
-                    *v = weight_a * p + (1.0 - weight_a) * q;
-                }
-                for (o, &(a, b, weight_a)) in out_row.iter_mut().zip(&columns) {
-                    *o = weight_a * blended[a] + (1.0 - weight_a) * blended[b];
+                let row_a = &plane[a * w..(a + 1) * w];
+                // The image's own rows and columns are copies, not blends.
+                let source = if a == b {
+                    row_a
+                } else {
+                    let row_b = &plane[b * w..(b + 1) * w];
+                    for ((v, p), q) in blended.iter_mut().zip(row_a).zip(row_b) {
+                        *v = weight_a * p + (1.0 - weight_a) * q;
+                    }
+                    &blended[..]
+                };
+                out_row[inside.clone()].copy_from_slice(source);
+                for x in (0..inside.start).chain(inside.end..columns.len()) {
+                    let (a, b, weight_a) = columns[x];
+                    out_row[x] = weight_a * source[a] + (1.0 - weight_a) * source[b];
                 }
             },
         );

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::spectral::Prepared;
 use crate::error::Result;
-use crate::fft::Complex32;
+use crate::fft::{ColumnFilter, Complex32};
 use crate::imaging::Image;
 use crate::jobs::Progress;
 
@@ -15,6 +15,10 @@ use crate::jobs::Progress;
 const FLOOR: f32 = 1e-6;
 
 /// Runs `iterations` Richardson–Lucy steps on every channel.
+///
+/// Each convolution is a row FFT, a fused column pass (forward, times the
+/// OTF, inverse) and a row inverse; the pointwise steps run inside the row
+/// passes, so an iteration touches memory four times rather than a dozen.
 pub fn richardson_lucy(
     prepared: &Prepared,
     otf: &[Complex32],
@@ -22,40 +26,50 @@ pub fn richardson_lucy(
     progress: &dyn Progress,
 ) -> Result<Image> {
     let fft = &prepared.fft;
-    let observed: Vec<Vec<f32>> = prepared
-        .planes
-        .iter()
-        .map(|p| p.par_iter().map(|v| v.max(0.0)).collect())
-        .collect();
-    let mut estimate = observed.clone();
+    let blur = ColumnFilter::new(fft, otf, |_, h| h);
+    // Correlation with the kernel (h~) is conj(H).
+    let adjoint = ColumnFilter::new(fft, otf, |_, h| h.conj());
+    let channels = prepared.planes.len();
     let mut spectrum = vec![Complex32::default(); fft.spectrum_len()];
-    let mut buffer = vec![0.0f32; fft.height * fft.width];
-    let channels = observed.len();
-    for iteration in 0..iterations {
-        for c in 0..channels {
-            // h * f
-            fft.forward_into(&estimate[c], &mut spectrum);
-            spectrum.par_iter_mut().zip(otf.par_iter()).for_each(|(s, h)| *s *= h);
-            fft.inverse_destroying(&mut spectrum, &mut buffer);
-            // g / (h * f)
-            buffer
-                .par_iter_mut()
-                .zip(observed[c].par_iter())
-                .for_each(|(b, g)| *b = g / b.max(FLOOR));
-            // h~ * ratio, applied as conj(H)
-            fft.forward_into(&buffer, &mut spectrum);
-            spectrum
-                .par_iter_mut()
-                .zip(otf.par_iter())
-                .for_each(|(s, h)| *s *= h.conj());
-            fft.inverse_destroying(&mut spectrum, &mut buffer);
-            estimate[c]
-                .par_iter_mut()
-                .zip(buffer.par_iter())
-                .for_each(|(f, correction)| *f = (*f * correction).max(0.0));
-            let done = (iteration * channels + c + 1) as f32 / (iterations * channels) as f32;
+    let mut estimates = Vec::with_capacity(channels);
+    for (c, plane) in prepared.planes.iter().enumerate() {
+        let mut observed: Vec<f32> = plane.par_iter().map(|v| v.max(0.0)).collect();
+        let mut estimate = observed.clone();
+        fft.forward_rows(&estimate, &mut spectrum);
+        for iteration in 0..iterations {
+            // h * f, then the ratio g / (h * f), transformed again by rows.
+            fft.filter_columns(&mut spectrum, &blur);
+            fft.rows_round_trip(&mut spectrum, &mut observed, |row, observed_row| {
+                for (b, g) in row.iter_mut().zip(observed_row.iter()) {
+                    *b = g / b.max(FLOOR);
+                }
+            });
+            // h~ * ratio is the correction; the updated estimate is
+            // transformed by rows for the next iteration.
+            fft.filter_columns(&mut spectrum, &adjoint);
+            if iteration + 1 < iterations {
+                fft.rows_round_trip(&mut spectrum, &mut estimate, |row, estimate_row| {
+                    for (correction, f) in row.iter_mut().zip(estimate_row.iter_mut()) {
+                        *f = (*f * *correction).max(0.0);
+                        *correction = *f;
+                    }
+                });
+            } else {
+                fft.inverse_rows_into(
+                    &mut spectrum,
+                    0..fft.height,
+                    &mut estimate,
+                    |correction, estimate_row| {
+                        for (f, c) in estimate_row.iter_mut().zip(correction) {
+                            *f = (*f * c).max(0.0);
+                        }
+                    },
+                );
+            }
+            let done = (c * iterations + iteration + 1) as f32 / (iterations * channels) as f32;
             progress.step("Richardson-Lucy", done)?;
         }
+        estimates.push(estimate);
     }
-    Ok(prepared.finish(estimate))
+    Ok(prepared.finish(estimates))
 }

@@ -4,12 +4,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use rayon::prelude::*;
-
 use super::auto::SpectrumModel;
 use super::boundary::{Boundary, Layout};
 use super::{noise, operators};
-use crate::fft::{self, Complex32, Fft2d};
+use crate::fft::{self, ColumnFilter, Complex32, Fft2d};
 use crate::imaging::Image;
 use crate::psf::Kernel;
 
@@ -52,43 +50,49 @@ impl Prepared {
 
     /// Crops domain-sized planes back to an image (alpha restored).
     pub fn finish(&self, planes: Vec<Vec<f32>>) -> Image {
+        self.finish_cropped(planes.iter().map(|p| self.layout.crop(p)).collect())
+    }
+
+    /// Wraps planes already cropped to the image (alpha restored).
+    fn finish_cropped(&self, planes: Vec<Vec<f32>>) -> Image {
         Image {
             width: self.layout.image_width,
             height: self.layout.image_height,
-            planes: planes.iter().map(|p| self.layout.crop(p)).collect(),
+            planes,
             alpha: self.alpha.clone(),
         }
     }
 
     /// Applies `F = conj(H) G / (|H|^2 + regularizer)` to every plane.
+    /// The gain is applied as the inverse column FFTs gather their input,
+    /// and only the image's rows are transformed back, straight into the
+    /// cropped result.
     fn filter(&self, otf: &[Complex32], regularizer: impl Fn(usize) -> f32 + Sync) -> Image {
-        let gains: Vec<Complex32> = otf
-            .par_iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let denominator = h.norm_sqr() + regularizer(i);
-                if denominator > 0.0 {
-                    h.conj() / denominator
-                } else {
-                    Complex32::default()
-                }
-            })
-            .collect();
-        let mut filtered = vec![Complex32::default(); self.fft.spectrum_len()];
+        let gains = ColumnFilter::new(&self.fft, otf, |i, h| {
+            let denominator = h.norm_sqr() + regularizer(i);
+            if denominator > 0.0 {
+                h.conj() / denominator
+            } else {
+                Complex32::default()
+            }
+        });
+        let layout = &self.layout;
+        let mut work = vec![Complex32::default(); self.fft.spectrum_len()];
         let planes = self
             .spectra
             .iter()
             .map(|spectrum| {
-                filtered
-                    .par_iter_mut()
-                    .zip(spectrum.par_iter().zip(gains.par_iter()))
-                    .for_each(|(f, (g, gain))| *f = g * gain);
-                let mut plane = vec![0.0; self.fft.height * self.fft.width];
-                self.fft.inverse_destroying(&mut filtered, &mut plane);
+                self.fft.inverse_columns_filtered(spectrum, &gains, &mut work);
+                let mut plane = vec![0.0; layout.image_height * layout.image_width];
+                let rows = layout.top..layout.top + layout.image_height;
+                let columns = layout.left..layout.left + layout.image_width;
+                self.fft.inverse_rows_into(&mut work, rows, &mut plane, |row, out| {
+                    out.copy_from_slice(&row[columns.clone()]);
+                });
                 plane
             })
             .collect();
-        self.finish(planes)
+        self.finish_cropped(planes)
     }
 
     /// Wiener: `F = conj(H) G / (|H|^2 + nsr)`.
