@@ -99,28 +99,55 @@ fn stored(image: &Image, decoded: &Decoded) -> Image {
     common::as_stored(image, decoded.space, decoded.depth)
 }
 
-/// SSD against the truth after the best whole-pixel shift within +-`reach`,
-/// on the interior every shift keeps (Levin et al.'s evaluation aligns the
-/// same way: a blind kernel is known only up to a shift).
-fn aligned_ssd(image: &Image, truth: &Image, reach: usize) -> f64 {
+/// SSD of `image` sampled at (y + dy, x + dx) (bilinear) against the truth,
+/// over the interior that every shift within +-`reach` keeps.
+fn shifted_ssd(image: &Image, truth: &Image, reach: usize, dy: f64, dx: f64) -> f64 {
     let (w, h) = (image.width, image.height);
-    let mut best = f64::INFINITY;
-    for dy in -(reach as isize)..=reach as isize {
-        for dx in -(reach as isize)..=reach as isize {
-            let mut ssd = 0.0;
-            for (p, t) in image.planes.iter().zip(&truth.planes) {
-                for y in reach..h - reach {
-                    let sy = (y as isize + dy) as usize;
-                    for x in reach..w - reach {
-                        let d = (p[sy * w + (x as isize + dx) as usize] - t[y * w + x]) as f64;
-                        ssd += d * d;
-                    }
-                }
+    let (iy, ix) = (dy.floor() as isize, dx.floor() as isize);
+    let (fy, fx) = ((dy - dy.floor()) as f32, (dx - dx.floor()) as f32);
+    let mut ssd = 0.0;
+    for (p, t) in image.planes.iter().zip(&truth.planes) {
+        let at = |y: isize, x: isize| p[y.clamp(0, h as isize - 1) as usize * w + x.clamp(0, w as isize - 1) as usize];
+        for y in reach..h - reach {
+            let sy = y as isize + iy;
+            for x in reach..w - reach {
+                let sx = x as isize + ix;
+                let v = (1.0 - fy) * ((1.0 - fx) * at(sy, sx) + fx * at(sy, sx + 1))
+                    + fy * ((1.0 - fx) * at(sy + 1, sx) + fx * at(sy + 1, sx + 1));
+                let d = (v - t[y * w + x]) as f64;
+                ssd += d * d;
             }
-            best = best.min(ssd);
         }
     }
-    best
+    ssd
+}
+
+/// SSD against the truth after the best shift within +-`reach` pixels, in
+/// quarter pixels with linear interpolation, as Levin et al.'s evaluation
+/// (`comp_upto_shift`) aligns: a blind kernel is known only up to a shift,
+/// which need not be whole pixels. The quarter-pixel search runs around the
+/// best whole-pixel shift.
+fn aligned_ssd(image: &Image, truth: &Image, reach: usize) -> f64 {
+    let r = reach as isize;
+    let mut best = (f64::INFINITY, 0.0, 0.0);
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let ssd = shifted_ssd(image, truth, reach, dy as f64, dx as f64);
+            if ssd < best.0 {
+                best = (ssd, dy as f64, dx as f64);
+            }
+        }
+    }
+    let (mut min, cy, cx) = best;
+    for i in -4..=4 {
+        for j in -4..=4 {
+            let (dy, dx) = (cy + i as f64 * 0.25, cx + j as f64 * 0.25);
+            if dy.abs() <= reach as f64 && dx.abs() <= reach as f64 {
+                min = min.min(shifted_ssd(image, truth, reach, dy, dx));
+            }
+        }
+    }
+    min
 }
 
 /// What one free-form run scores.
@@ -160,14 +187,18 @@ fn free_form(id: &str) -> Scored {
 
 /// Cases where the estimate falls short of the bars (error ratio
 /// <= 3 everywhere, result above the blurred input), with the error-ratio
-/// bound this build is held to instead. Both are clean shake cases: on the
-/// astronaut the kernel is right to the eye (kernel error 0.036) but the
-/// clean reference deconvolution is so good (36 dB) that small errors
-/// weigh heavily (ratio about 3.1); on the brick, the repetitive vertical
-/// stripes let a horizontal smear explain the blur as well as the true
-/// trajectory, and the estimate fails (its result is below the blurred input).
+/// bound this build is held to instead.
+/// - Brick shake: the repetitive vertical stripes let a horizontal smear
+///   explain the blur, and the estimate fails (its result is below the
+///   blurred input). The L0 objective scores the true kernel better than the
+///   estimate there, but the alternation moves away from it: started from
+///   the true kernel at the finest level, two rounds raise its error ratio
+///   to about 7.
+/// - Astronaut shake_2: the kernel is right to the eye (kernel error 0.06
+///   after sub-pixel centring), but the clean reference deconvolution is so
+///   good (36 dB) that small errors weigh heavily (ratio about 3.1).
 const SHORTFALLS: [(&str, f64); 2] = [
-    ("astronaut__shake_2__clean", 4.5),
+    ("astronaut__shake_2__clean", 3.5),
     ("brick__shake_5__clean", f64::INFINITY),
 ];
 /// The bars: error ratio <= 2 on most cases, <= 3 on all.

@@ -52,9 +52,11 @@ const MIN_SIDE: usize = 32;
 /// adds little to the estimate and costs time in proportion.
 const MAX_WORKING_SIDE: usize = 1024;
 /// Rounds of image and kernel steps per level; the two finest levels, which
-/// cost most of the time, start from a kernel that is nearly right.
+/// cost most of the time, start from a kernel that is nearly right (2 rounds
+/// there instead of 3 saved a third of their time and gave lower error
+/// ratios on most shared cases).
 const ROUNDS_PER_LEVEL: usize = 5;
-const ROUNDS_FINE_LEVELS: usize = 3;
+const ROUNDS_FINE_LEVELS: usize = 2;
 /// The L0 weight starts at this multiple of the image's mean squared
 /// gradient, so that the same share of edges survives in soft and in
 /// contrasty, textured or noisy images (Pan et al. use a fixed 4e-3 for
@@ -76,7 +78,9 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
         Some(n) => (checked_size(n, &plane)?, false),
         None => (suggest_for(&plane)?, true),
     };
-    let data = estimate_on(&stretched(plane), size, progress)?;
+    // Centred to a fraction of a pixel only at the end: during estimation
+    // the interpolation would smooth the kernel at every round.
+    let data = kernel_step::centre_subpixel(&estimate_on(&stretched(plane), size, progress)?, size);
     let weights = data.iter().map(|v| *v as f64).collect();
     Ok(KernelEstimate {
         kernel: Kernel::from_weights(size, size, weights)?,

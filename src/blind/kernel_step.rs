@@ -223,6 +223,70 @@ pub fn centre(k: &[f32], side: usize) -> Vec<f32> {
     }
 }
 
+/// Shifts a centred kernel by the fraction of a pixel that puts its centre
+/// of mass exactly on the centre pixel (bilinear). Symmetric blurs (disks,
+/// Gaussians, straight motion) are centred there, so the deblurred image
+/// then lands where the true kernel would put it, instead of up to half a
+/// pixel away.
+pub fn centre_subpixel(k: &[f32], side: usize) -> Vec<f32> {
+    let sum: f64 = k.iter().map(|v| *v as f64).sum();
+    if sum <= 0.0 {
+        return k.to_vec();
+    }
+    let (mut my, mut mx) = (0.0f64, 0.0f64);
+    for (n, v) in k.iter().enumerate() {
+        my += (n / side) as f64 * *v as f64;
+        mx += (n % side) as f64 * *v as f64;
+    }
+    let c = (side / 2) as f64;
+    // Move by (sy, sx), each within half a pixel after `centre`.
+    let (sy, sx) = ((c - my / sum).clamp(-1.0, 1.0), (c - mx / sum).clamp(-1.0, 1.0));
+    let mut out = vec![0.0f32; side * side];
+    for r in 0..side {
+        for col in 0..side {
+            let v = k[r * side + col];
+            if v == 0.0 {
+                continue;
+            }
+            // Each source pixel spreads onto the target pixels near its new
+            // position with Keys' cubic weights (a = -0.5), which smooth
+            // less than bilinear ones.
+            let (ty, tx) = (r as f64 + sy, col as f64 + sx);
+            let (y0, x0) = (ty.floor() as isize, tx.floor() as isize);
+            for y in y0 - 1..=y0 + 2 {
+                let wy = cubic(y as f64 - ty);
+                for x in x0 - 1..=x0 + 2 {
+                    if y >= 0 && x >= 0 && y < side as isize && x < side as isize {
+                        out[y as usize * side + x as usize] += v * wy * cubic(x as f64 - tx);
+                    }
+                }
+            }
+        }
+    }
+    // The cubic's small negative lobes are dropped.
+    out.iter_mut().for_each(|v| *v = v.max(0.0));
+    let kept: f32 = out.iter().sum();
+    if kept > 0.0 {
+        out.iter_mut().for_each(|v| *v /= kept);
+        out
+    } else {
+        k.to_vec()
+    }
+}
+
+/// Keys' cubic convolution weight (a = -0.5) at distance `t`.
+fn cubic(t: f64) -> f32 {
+    let t = t.abs();
+    let w = if t < 1.0 {
+        1.5 * t * t * t - 2.5 * t * t + 1.0
+    } else if t < 2.0 {
+        -0.5 * t * t * t + 2.5 * t * t - 4.0 * t + 2.0
+    } else {
+        0.0
+    };
+    w as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +308,24 @@ mod tests {
             assert!((out[4 * side + c] - 0.2).abs() < 1e-5, "{out:?}");
         }
         assert_eq!(out.iter().filter(|v| **v > 0.0).count(), 5);
+    }
+
+    #[test]
+    fn subpixel_centring_puts_the_centre_of_mass_on_the_centre() {
+        let side = 9;
+        // A bar of four pixels: its centre of mass is half a pixel off.
+        let mut k = vec![0.0f32; side * side];
+        for c in 2..6 {
+            k[4 * side + c] = 0.25;
+        }
+        let out = centre_subpixel(&centre(&k, side), side);
+        let (mut my, mut mx) = (0.0, 0.0);
+        for (n, v) in out.iter().enumerate() {
+            my += (n / side) as f32 * v;
+            mx += (n % side) as f32 * v;
+        }
+        assert!((out.iter().sum::<f32>() - 1.0).abs() < 1e-5 && out.iter().all(|v| *v >= 0.0));
+        assert!((my - 4.0).abs() < 0.02 && (mx - 4.0).abs() < 0.02, "{my} {mx}");
     }
 }
 

@@ -40,10 +40,13 @@ pub struct Level {
 impl Level {
     /// Pads `plane` (mirrored, tapered borders) with room for a kernel of
     /// `side`. The padding is only there to make the FFT's wrap-around
-    /// smooth (the kernel step uses the image's interior), so it mirrors half
-    /// a kernel, not the whole kernel the non-blind methods pad with.
+    /// smooth (the kernel step uses the image's interior), so it is about
+    /// half a kernel per side, not the two kernels the non-blind methods pad
+    /// with: `Layout` pads twice the size it is given (at least 16 px). The
+    /// smaller domain made the finest levels about a fifth faster, with
+    /// small changes either way in quality on the shared cases.
     pub fn new(data: &[f32], width: usize, height: usize, side: usize) -> Self {
-        let half = side / 2 + 1;
+        let half = (side / 2 + 1).div_ceil(2);
         let layout = Layout::new(deconv::Boundary::Reflect, height, width, half, half);
         let fft = fft::plan(layout.height, layout.width);
         let observed = layout.pad(data);
