@@ -172,7 +172,7 @@ fn run_tiled(
             (core + 2 * overlap).min(image.height),
             (core + 2 * overlap).min(image.width),
         );
-        let layout = Layout::new(Boundary::Reflect, h, w, kernel.height, kernel.width);
+        let layout = Layout::for_deconvolution(Boundary::Reflect, h, w, kernel.height, kernel.width);
         GpuDeconvolver::largest_binding_bytes(&layout, image.channels(), is_tv) <= max_binding_bytes
     };
     let mut core = image.width.max(image.height);

@@ -237,7 +237,8 @@ fn images_too_large_for_a_buffer_run_in_tiles_with_the_same_result() {
             ..Settings::default()
         };
         // Half of what the whole image needs: forces several tiles.
-        let layout = unblur::deconv::Layout::new(Boundary::Reflect, 400, 600, kernel.height, kernel.width);
+        let layout =
+            unblur::deconv::Layout::for_deconvolution(Boundary::Reflect, 400, 600, kernel.height, kernel.width);
         let whole_bytes = GpuDeconvolver::largest_binding_bytes(&layout, 3, method == Method::TotalVariation);
         let limit = whole_bytes / 2;
         let (whole, _) = unblur::deconv::deconvolve(&image, &kernel, &settings, &Silent).unwrap();

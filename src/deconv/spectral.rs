@@ -29,7 +29,7 @@ impl Prepared {
     /// Pads `image` for `boundary` (Periodic or Reflect) with room for a
     /// kernel of up to `kernel_height x kernel_width`, and transforms it.
     pub fn new(image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Self {
-        let layout = Layout::new(boundary, image.height, image.width, kernel_height, kernel_width);
+        let layout = Layout::for_deconvolution(boundary, image.height, image.width, kernel_height, kernel_width);
         let fft = fft::plan(layout.height, layout.width);
         let planes: Vec<Vec<f32>> = image.planes.iter().map(|p| layout.pad(p)).collect();
         let spectra = planes.iter().map(|p| fft.forward(p)).collect();

@@ -142,7 +142,7 @@ impl GpuDeconvolver {
         kernel_height: usize,
         kernel_width: usize,
     ) -> Result<Self> {
-        let layout = Layout::new(boundary, image.height, image.width, kernel_height, kernel_width);
+        let layout = Layout::for_deconvolution(boundary, image.height, image.width, kernel_height, kernel_width);
         let fft = GpuFft2d::new(&ctx, layout.height, layout.width)?;
         let channels = image.channels();
         let pairs = channels.div_ceil(2);
