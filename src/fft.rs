@@ -217,7 +217,7 @@ impl Fft2d {
             .for_each_init(
                 || (row_fft.make_input_vec(), row_fft.make_scratch_vec()),
                 |(input, scratch), (out, row)| {
-                    // Zero rows are common in kernels placed for an OTF.
+                    // Zero rows are common in placed kernels.
                     if row.iter().all(|v| *v == 0.0) {
                         out.fill(Complex32::default());
                         return;
@@ -412,18 +412,19 @@ fn smooth_size(n: usize, primes: &[usize]) -> usize {
 /// radix-7 passes made a 1600x2100 transform slower than a 1600x2160 one on
 /// the development machine (`examples/fft_sizes.rs`).
 pub fn fastest_even_size(n: usize) -> usize {
-    let mut m = smooth_size(n, &[2, 3, 5]);
-    while m % 2 == 1 {
-        m = smooth_size(m + 1, &[2, 3, 5]);
-    }
-    m
+    smooth_even_size(n, &[2, 3, 5])
 }
 
 /// Smallest even fast size >= n (real FFTs are fastest on even lengths).
 pub fn fast_even_size(n: usize) -> usize {
-    let mut m = fast_size(n);
+    smooth_even_size(n, &[2, 3, 5, 7])
+}
+
+/// Smallest even n' >= n whose prime factors are among `primes`.
+fn smooth_even_size(n: usize, primes: &[usize]) -> usize {
+    let mut m = smooth_size(n, primes);
     while m % 2 == 1 {
-        m = fast_size(m + 1);
+        m = smooth_size(m + 1, primes);
     }
     m
 }

@@ -10,32 +10,21 @@ use crate::psf::Kernel;
 /// [0, 0] (wrapping around): the image whose transform is the OTF. Needs the
 /// kernel to fit the domain.
 pub fn place_kernel(kernel: &Kernel, height: usize, width: usize) -> Vec<f32> {
-    assert!(
-        kernel.height <= height && kernel.width <= width,
-        "kernel must fit the FFT domain"
-    );
     let mut placed = vec![0.0f32; height * width];
-    let (cy, cx) = (kernel.height / 2, kernel.width / 2);
-    for r in 0..kernel.height {
-        for c in 0..kernel.width {
-            let y = (r + height - cy) % height;
-            let x = (c + width - cx) % width;
-            placed[y * width + x] += kernel.at(r, c);
-        }
+    for (y, row) in placed_rows(kernel, height, width) {
+        placed[y * width..(y + 1) * width].copy_from_slice(&row);
     }
     placed
 }
 
-/// The optical transfer function: the placed kernel, transformed. Only the
-/// kernel's rows are non-zero, so only they go through the row FFT.
-pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
-    let (height, width) = (fft.height, fft.width);
+/// The non-zero rows of [`place_kernel`]'s image, with their row indices.
+fn placed_rows(kernel: &Kernel, height: usize, width: usize) -> Vec<(usize, Vec<f32>)> {
     assert!(
         kernel.height <= height && kernel.width <= width,
         "kernel must fit the FFT domain"
     );
     let (cy, cx) = (kernel.height / 2, kernel.width / 2);
-    let rows: Vec<(usize, Vec<f32>)> = (0..kernel.height)
+    (0..kernel.height)
         .map(|r| {
             let mut row = vec![0.0f32; width];
             for c in 0..kernel.width {
@@ -43,8 +32,13 @@ pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
             }
             ((r + height - cy) % height, row)
         })
-        .collect();
-    fft.forward_sparse_rows(&rows)
+        .collect()
+}
+
+/// The optical transfer function: the placed kernel, transformed. Only the
+/// kernel's rows are non-zero, so only they go through the row FFT.
+pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
+    fft.forward_sparse_rows(&placed_rows(kernel, fft.height, fft.width))
 }
 
 /// |D_x|^2 + |D_y|^2 per stored frequency, for forward differences: the
