@@ -13,5 +13,6 @@ pub mod jobs;
 pub mod metrics;
 pub mod psf;
 pub mod separate;
+pub mod separate_single;
 
 pub use error::{Error, Result};

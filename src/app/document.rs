@@ -32,6 +32,10 @@ pub enum LayerKind {
     Result(Params),
     /// One layer of a two-image separation (0: in focus in the first shot).
     Separated(usize),
+    /// One layer of a single-image separation (0: the stronger). Not
+    /// restored with a session: it took minutes to compute and is exported
+    /// if it is to be kept.
+    SingleLayer(usize),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,6 +123,19 @@ impl DocState {
             if self.selected == id {
                 self.selected = self.layers.last().map_or(0, |l| l.id);
             }
+        }
+    }
+
+    /// Removes the layers of a single-image separation (see [`LayerKind::SingleLayer`]).
+    pub fn drop_single_layers(&mut self) {
+        let single: Vec<LayerId> = self
+            .layers
+            .iter()
+            .filter(|l| matches!(l.kind, LayerKind::SingleLayer(_)))
+            .map(|l| l.id)
+            .collect();
+        for id in single {
+            self.remove(id);
         }
     }
 

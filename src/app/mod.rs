@@ -11,6 +11,7 @@ mod panels;
 mod params;
 mod render;
 mod separation;
+mod single;
 mod session;
 mod spectrum;
 mod view;
@@ -89,6 +90,12 @@ enum Pending {
         document: u64,
         job: Job<separation::Separated>,
     },
+    /// A single-image separation of a document's image, with its previews.
+    SeparateSingle {
+        document: u64,
+        job: Job<single::Finished>,
+        previews: std::sync::mpsc::Receiver<single::Layers>,
+    },
     /// A blind PSF estimate for a document's result layer.
     Estimate {
         document: u64,
@@ -105,6 +112,7 @@ impl Pending {
             Pending::Reference { job, .. } => Some(&job.progress),
             Pending::Estimate { job, .. } => Some(&job.progress),
             Pending::Separate { job, .. } => Some(&job.progress),
+            Pending::SeparateSingle { job, .. } => Some(&job.progress),
             Pending::Pick { .. } => None,
         }
     }
@@ -117,6 +125,7 @@ impl Pending {
             Pending::Pick { job, .. } => &job.label,
             Pending::Estimate { job, .. } => &job.label,
             Pending::Separate { job, .. } => &job.label,
+            Pending::SeparateSingle { job, .. } => &job.label,
         }
     }
 }
@@ -440,6 +449,8 @@ impl App {
                         let mut again = None;
                         if let Some(doc) = self.documents.iter_mut().find(|d| d.id == document) {
                             doc.replace_source(ctx, loaded.opened);
+                            // They were made in the old space and take minutes to redo.
+                            doc.state.drop_single_layers();
                             again = doc.second.as_ref().map(|s| s.path.clone());
                         }
                         // Separated layers were made in the old space.
@@ -464,6 +475,23 @@ impl App {
                     Some(Ok(separated)) => self.apply_separation(ctx, document, separated),
                     Some(Err(error)) => self.error(format!("separation: {error}")),
                 },
+                Pending::SeparateSingle { document, job, previews } => {
+                    if let Some(latest) = previews.try_iter().last() {
+                        self.apply_single_layers(ctx, document, latest);
+                    }
+                    match job.poll() {
+                        None => self.pending.push(Pending::SeparateSingle { document, job, previews }),
+                        Some(Ok(finished)) => {
+                            let iterations = finished.layers.iteration;
+                            self.apply_single_layers(ctx, document, finished.layers);
+                            self.info(format!("layers separated: {iterations} iterations on {}", finished.device));
+                        }
+                        Some(Err(error)) if error == crate::Error::Cancelled.to_string() => {
+                            self.info("layer separation stopped; the layers shown are kept")
+                        }
+                        Some(Err(error)) => self.error(format!("layer separation: {error}")),
+                    }
+                }
                 Pending::Estimate { document, layer, job } => match job.poll() {
                     None => self.pending.push(Pending::Estimate { document, layer, job }),
                     Some(Ok(estimated)) => self.apply_estimate(document, layer, estimated),
@@ -514,6 +542,55 @@ impl App {
             separation::run(&first, space, &second, max_side, progress)
         });
         self.pending.push(Pending::Separate { document: id, job });
+    }
+
+    /// Splits the active document's image into two overlaid layers on a job
+    /// thread; the layers join the document as they improve.
+    pub fn separate_single(&mut self, ctx: &egui::Context) {
+        let Some(document) = self.document() else {
+            return;
+        };
+        if self.pending.iter().any(|p| matches!(p, Pending::SeparateSingle { document: d, .. } if *d == document.id)) {
+            return self.info("this image's layers are already being separated");
+        }
+        let (image, space, id) = (document.source.image.clone(), document.source.space, document.id);
+        let max_side = ctx.input(|i| i.max_texture_side);
+        let (sender, previews) = single::preview_channel();
+        let repaint = ctx.clone();
+        let job = Job::spawn("separating layers", ctx, move |progress| {
+            let options = single::options(single::runs_on_cpu(crate::engine::Backend::Auto));
+            single::run(&image, space, &options, max_side, &sender, &repaint, progress)
+        });
+        self.pending.push(Pending::SeparateSingle {
+            document: id,
+            job,
+            previews,
+        });
+    }
+
+    fn apply_single_layers(&mut self, ctx: &egui::Context, document: u64, layers: single::Layers) {
+        let Some(doc) = self.documents.iter_mut().find(|d| d.id == document) else {
+            return;
+        };
+        let [first, second] = layers.images;
+        let [shown_first, shown_second] = layers.shown;
+        let names = ["Layer 1 (single image)", "Layer 2 (single image)"];
+        for (index, (image, shown)) in [(first, shown_first), (second, shown_second)].into_iter().enumerate() {
+            let existing = doc
+                .state
+                .layers
+                .iter()
+                .find(|l| l.kind == LayerKind::SingleLayer(index))
+                .map(|l| l.id);
+            let id = existing.unwrap_or_else(|| doc.state.add(LayerKind::SingleLayer(index), names[index]));
+            let computed = doc.computed.entry(id).or_default();
+            computed.image = Some(image);
+            computed.texture = Some(ctx.load_texture(format!("single-layer-{index}"), shown, document::TEXTURE_OPTIONS));
+            computed.error = None;
+            if index == 0 && existing.is_none() {
+                doc.state.selected = id;
+            }
+        }
     }
 
     fn apply_separation(&mut self, ctx: &egui::Context, document: u64, separated: separation::Separated) {
@@ -678,7 +755,8 @@ impl App {
         if let Some(path) = &loaded.opened.path {
             self.session.add_recent(path);
         }
-        let state = state.unwrap_or_else(|| DocState::new(Params::default()));
+        let mut state = state.unwrap_or_else(|| DocState::new(Params::default()));
+        state.drop_single_layers();
         let mut document = Document::new(ctx, loaded.opened, state, self.gpu.clone());
         document.id = self.next_document;
         self.next_document += 1;

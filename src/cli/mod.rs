@@ -11,6 +11,7 @@ mod progress;
 mod psf;
 mod sample;
 mod separate;
+mod separate_single;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,8 @@ enum Command {
     Bench(bench::Args),
     /// Separate two shots through glass, each focused on one layer, into the layers.
     Separate(separate::Args),
+    /// Separate one photo holding two overlaid layers (a reflection, a double exposure).
+    SeparateSingle(separate_single::Args),
     /// Deblur the built-in sample with every method, without a window.
     Sample,
 }
@@ -95,6 +98,7 @@ pub fn main() -> ExitCode {
         Some(Command::Metrics(args)) => metrics::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Separate(args)) => separate::run(&args),
+        Some(Command::SeparateSingle(args)) => separate_single::run(&args),
         Some(Command::Sample) => sample::run(),
         None => editor::run(cli.image.as_deref(), &cli.editor),
     };

@@ -29,19 +29,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let [l1, l2] = args.outputs.as_slice() else {
-        return Err(Failure::usage(format!(
-            "separate writes two layers: give -o L1 -o L2 (got {} output{})",
-            args.outputs.len(),
-            if args.outputs.len() == 1 { "" } else { "s" }
-        )));
-    };
-    if same_file(l1, l2) {
-        return Err(Failure::usage(format!(
-            "{}: both layers would be written to the same file",
-            l1.display()
-        )));
-    }
+    let (l1, l2) = check_two_outputs("separate", &args.outputs)?;
     if let Some(window) = args.window
         && window < 8
     {
@@ -68,11 +56,30 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         other => other.into(),
     })?;
     let [layer1, layer2] = &separation.layers;
-    save_both([(l1.as_path(), layer1), (l2.as_path(), layer2)], &m1)?;
+    save_both([(l1, layer1), (l2, layer2)], &m1)?;
     if args.report {
         println!("{}", separation.report);
     }
     Ok(())
+}
+
+/// The two output paths of a command that writes two layers, refused when
+/// there are not two or both name the same file.
+pub(super) fn check_two_outputs<'a>(command: &str, outputs: &'a [PathBuf]) -> Result<(&'a Path, &'a Path), Failure> {
+    let [l1, l2] = outputs else {
+        return Err(Failure::usage(format!(
+            "{command} writes two layers: give -o L1 -o L2 (got {} output{})",
+            outputs.len(),
+            if outputs.len() == 1 { "" } else { "s" }
+        )));
+    };
+    if same_file(l1, l2) {
+        return Err(Failure::usage(format!(
+            "{}: both layers would be written to the same file",
+            l1.display()
+        )));
+    }
+    Ok((l1, l2))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -83,7 +90,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Writes both layers, each through a temporary file next to its
 /// destination, and renames them into place only once both are written: a
 /// failed encode or write leaves no output at all, never a truncated one.
-fn save_both(layers: [(&Path, &Image); 2], like: &Decoded) -> Result<(), Failure> {
+pub(super) fn save_both(layers: [(&Path, &Image); 2], like: &Decoded) -> Result<(), Failure> {
     let options = EncodeOptions {
         depth: if like.depth == BitDepth::Eight {
             BitDepth::Eight

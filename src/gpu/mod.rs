@@ -36,6 +36,20 @@ pub fn timestamp_features() -> wgpu::Features {
     wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
 }
 
+/// The adapter a headless device would open (wgpu's high-performance
+/// choice), without opening it; `None` when there is none.
+pub fn best_adapter() -> Option<wgpu::AdapterInfo> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+        apply_limit_buckets: false,
+    }))
+    .ok()
+    .map(|adapter| adapter.get_info())
+}
+
 impl GpuContext {
     /// Creates a headless device on the best adapter (any kind, software
     /// included); `Err` when there is none.

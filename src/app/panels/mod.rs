@@ -92,6 +92,16 @@ fn toolbar(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
             {
                 app.pick_file(ctx, Pick::SecondShot);
             }
+            if ui
+                .button("Separate layers (single image)")
+                .on_hover_text(
+                    "Split this photo into two overlaid layers (a reflection, a double exposure); \
+                     the layers update as the networks train: cancel once they look right",
+                )
+                .clicked()
+            {
+                app.separate_single(ctx);
+            }
             ui.separator();
             let (can_undo, can_redo) = app
                 .document()
@@ -195,7 +205,7 @@ fn default_side_by_side(document: &Document) -> Vec<LayerId> {
             l.visible
                 && matches!(
                     l.kind,
-                    LayerKind::Source | LayerKind::Result(_) | LayerKind::Separated(_)
+                    LayerKind::Source | LayerKind::Result(_) | LayerKind::Separated(_) | LayerKind::SingleLayer(_)
                 )
         })
         .map(|l| l.id)
