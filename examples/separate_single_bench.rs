@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use unblur::imaging::resample;
 use unblur::engine::Backend;
+use unblur::imaging::resample;
 use unblur::imaging::{self, Image};
 use unblur::jobs::Silent;
 use unblur::metrics;
@@ -52,7 +52,12 @@ fn main() {
     let side = options.size;
     let sources: Vec<(String, Image)> = names
         .iter()
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), square_rgb(p, side)))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                square_rgb(p, side),
+            )
+        })
         .collect();
     let mut pairs = Vec::new();
     for i in 0..sources.len() {
@@ -127,7 +132,9 @@ fn square_rgb(path: &std::path::Path, side: usize) -> Image {
     let planes: Vec<Vec<f32>> = (0..3)
         .map(|c| {
             let plane = &image.planes[c.min(image.planes.len() - 1)];
-            let square: Vec<f32> = (0..s * s).map(|k| plane[(y0 + k / s) * image.width + x0 + k % s]).collect();
+            let square: Vec<f32> = (0..s * s)
+                .map(|k| plane[(y0 + k / s) * image.width + x0 + k % s])
+                .collect();
             resample(&square, s, s, side, side)
         })
         .collect();

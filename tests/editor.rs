@@ -477,3 +477,47 @@ fn separate_adds_the_two_layers_of_a_pair_of_shots() {
     }
     assert!(app.messages.iter().any(|m| m.text.starts_with("separated: window=")));
 }
+
+#[test]
+fn separate_layers_single_image_adds_two_layers_that_explain_the_image() {
+    if !adapter_or_skip() {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap();
+    let mut harness = editor(state.path(), vec![]);
+    settle(&mut harness);
+    // A short run: the action is what is tested here, the method in tests/separate_single.rs.
+    harness.state_mut().single_layer_options = Some(unblur::separate_single::SingleOptions {
+        iterations: 40,
+        size: 48,
+        seed: 1,
+        width: 8,
+        backend: unblur::engine::Backend::Cpu,
+        preview_every: 10,
+    });
+    harness.get_by_label("Separate layers (single image)").click();
+    settle(&mut harness);
+    let app = harness.state();
+    let layers: Vec<u64> = app
+        .state()
+        .unwrap()
+        .layers
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::SingleLayer(_)))
+        .map(|l| l.id)
+        .collect();
+    let messages: Vec<&String> = app.messages.iter().map(|m| &m.text).collect();
+    assert_eq!(layers.len(), 2, "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("layers separated: 40 iterations")),
+        "{messages:?}"
+    );
+    let [a, b] = [0, 1].map(|k| result_pixels(&harness, layers[k]));
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    assert!(a.width <= 48 && a.height <= 48 && a.width.max(a.height) == 48);
+    // Both layers hold part of the image: neither is empty.
+    for layer in [&a, &b] {
+        let mean = layer.planes.iter().flatten().sum::<f32>() / (layer.planes.len() * layer.pixel_count()) as f32;
+        assert!(mean > 0.02, "a layer is nearly black: mean {mean}");
+    }
+}

@@ -8,11 +8,13 @@ use unblur::imaging::{self, Image};
 use unblur::jobs::Silent;
 use unblur::separate_single::{SingleOptions, separate_single};
 
-/// A test image as a `side x side` gray plane of stored values.
+/// A test image as a `side x side` gray plane of stored values (channel mean).
 fn gray_source(name: &str, side: usize) -> Vec<f32> {
     let (image, _) = imaging::load_stored(&common::data_dir().join("images").join(name), 100.0).expect("test image");
-    let plane = &image.planes[0];
     let (w, h) = (image.width, image.height);
+    let plane: Vec<f32> = (0..w * h)
+        .map(|i| image.planes.iter().map(|p| p[i]).sum::<f32>() / image.planes.len() as f32)
+        .collect();
     // Area average down to side x side (the test images are multiples).
     let (fx, fy) = (w / side, h / side);
     (0..side * side)
@@ -46,8 +48,12 @@ fn correlation(a: &[f32], b: &[f32]) -> f64 {
 }
 
 fn overlay(side: usize) -> ([Vec<f32>; 2], Image) {
-    let sources = [gray_source("camera.png", side), gray_source("brick.png", side)];
-    let mixed = sources[0].iter().zip(&sources[1]).map(|(a, b)| 0.5 * a + 0.5 * b).collect();
+    let sources = [gray_source("camera.png", side), gray_source("astronaut.png", side)];
+    let mixed = sources[0]
+        .iter()
+        .zip(&sources[1])
+        .map(|(a, b)| 0.5 * a + 0.5 * b)
+        .collect();
     (sources, Image::gray(side, side, mixed))
 }
 
@@ -65,12 +71,16 @@ fn small_options(iterations: usize) -> SingleOptions {
 #[test]
 fn a_short_run_leaves_each_layer_closer_to_its_own_source() {
     let (sources, mixed) = overlay(64);
-    let separation = separate_single(&mixed, &small_options(300), &Silent, &mut |_| {}).expect("separation");
+    let separation = separate_single(&mixed, &small_options(400), &Silent, &mut |_| {}).expect("separation");
     let layers = &separation.layers;
     assert_eq!((layers[0].width, layers[0].height), (64, 64));
     let c = |layer: usize, source: usize| correlation(&layers[layer].planes[0], &sources[source]);
     // Match layers to sources by the better permutation, as the benchmark does.
-    let (a, b) = if c(0, 0) + c(1, 1) >= c(0, 1) + c(1, 0) { (0, 1) } else { (1, 0) };
+    let (a, b) = if c(0, 0) + c(1, 1) >= c(0, 1) + c(1, 0) {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
     println!(
         "layer {a}: {:.3} with its source, {:.3} with the other; layer {b}: {:.3} / {:.3}",
         c(a, 0),
@@ -129,4 +139,67 @@ fn tiny_images_and_bad_options_are_refused() {
     options.iterations = 5;
     options.width = 1;
     assert!(separate_single(&mixed, &options, &Silent, &mut |_| {}).is_err());
+}
+
+/// True when a GPU adapter exists; without one the test is skipped with a
+/// reason, unless `UNBLUR_REQUIRE_GPU=1`.
+fn adapter_or_skip() -> bool {
+    if unblur::gpu::best_adapter().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("UNBLUR_REQUIRE_GPU").is_none_or(|v| v != "1"),
+        "UNBLUR_REQUIRE_GPU=1 but no adapter"
+    );
+    eprintln!("skipped: no GPU adapter");
+    false
+}
+
+#[test]
+fn the_generators_and_losses_on_the_gpu_match_the_cpu() {
+    use burn::module::Module;
+    use burn::prelude::*;
+    use unblur::separate_single::{Generator, Shape, exclusion, tv_denoise};
+    if !adapter_or_skip() {
+        return;
+    }
+    let cpu = Device::flex().autodiff();
+    let gpu = Device::wgpu(DeviceKind::DefaultDevice).autodiff();
+    let shape = Shape {
+        input: 8,
+        width: 8,
+        skip: 4,
+        levels: 3,
+        output: 3,
+    };
+    let generator = Generator::new(shape, &cpu);
+    let on_gpu = generator.clone().to_device(&gpu);
+    let noise: Vec<f32> = (0..8 * 32 * 32)
+        .map(|i| ((i * 7919) % 1000) as f32 / 10_000.0)
+        .collect();
+    let input = |device: &Device| Tensor::<4>::from_data(TensorData::new(noise.clone(), [1, 8, 32, 32]), device);
+    let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    let relative = |a: &[f32], b: &[f32]| {
+        let d: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+        let n: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
+        (d / n.max(1e-30)).sqrt()
+    };
+    let a = generator.forward(input(&cpu), 2);
+    let b = on_gpu.forward(input(&gpu), 2);
+    let (ya, yb) = (read(a.image.clone()), read(b.image.clone()));
+    assert!(
+        relative(&ya, &yb) < 1e-4,
+        "generator output: relative error {}",
+        relative(&ya, &yb)
+    );
+    let half = |t: Tensor<4>| t.clone().mul_scalar(0.5).flip([3]);
+    let ea = exclusion(a.image.clone(), half(a.image.clone()), 3).into_scalar::<f32>();
+    let eb = exclusion(b.image.clone(), half(b.image.clone()), 3).into_scalar::<f32>();
+    assert!((ea - eb).abs() <= 1e-4 * ea.abs().max(1e-3), "exclusion {ea} vs {eb}");
+    let (da, db) = (read(tv_denoise(a.image, 0.05, 30)), read(tv_denoise(b.image, 0.05, 30)));
+    assert!(
+        relative(&da, &db) < 1e-4,
+        "denoiser: relative error {}",
+        relative(&da, &db)
+    );
 }

@@ -11,8 +11,8 @@ mod panels;
 mod params;
 mod render;
 mod separation;
-mod single;
 mod session;
+mod single;
 mod spectrum;
 mod view;
 mod worker;
@@ -158,6 +158,9 @@ pub struct App {
     hover_text: String,
     /// The engine on the renderer's device, when it is a hardware GPU.
     gpu: Option<render::PreviewGpu>,
+    /// Options of single-image layer separation; `None`: the paper's, with
+    /// fewer channels on the CPU (see `single::options`).
+    pub single_layer_options: Option<crate::separate_single::SingleOptions>,
 }
 
 struct ScreenshotState {
@@ -203,6 +206,7 @@ impl App {
             frame_times: vec![],
             hover_text: String::new(),
             gpu,
+            single_layer_options: None,
         };
         app.presets = app.state_dir.presets();
         let ctx = &cc.egui_ctx;
@@ -475,16 +479,27 @@ impl App {
                     Some(Ok(separated)) => self.apply_separation(ctx, document, separated),
                     Some(Err(error)) => self.error(format!("separation: {error}")),
                 },
-                Pending::SeparateSingle { document, job, previews } => {
+                Pending::SeparateSingle {
+                    document,
+                    job,
+                    previews,
+                } => {
                     if let Some(latest) = previews.try_iter().last() {
                         self.apply_single_layers(ctx, document, latest);
                     }
                     match job.poll() {
-                        None => self.pending.push(Pending::SeparateSingle { document, job, previews }),
+                        None => self.pending.push(Pending::SeparateSingle {
+                            document,
+                            job,
+                            previews,
+                        }),
                         Some(Ok(finished)) => {
                             let iterations = finished.layers.iteration;
                             self.apply_single_layers(ctx, document, finished.layers);
-                            self.info(format!("layers separated: {iterations} iterations on {}", finished.device));
+                            self.info(format!(
+                                "layers separated: {iterations} iterations on {}",
+                                finished.device
+                            ));
                         }
                         Some(Err(error)) if error == crate::Error::Cancelled.to_string() => {
                             self.info("layer separation stopped; the layers shown are kept")
@@ -550,15 +565,20 @@ impl App {
         let Some(document) = self.document() else {
             return;
         };
-        if self.pending.iter().any(|p| matches!(p, Pending::SeparateSingle { document: d, .. } if *d == document.id)) {
+        if self
+            .pending
+            .iter()
+            .any(|p| matches!(p, Pending::SeparateSingle { document: d, .. } if *d == document.id))
+        {
             return self.info("this image's layers are already being separated");
         }
         let (image, space, id) = (document.source.image.clone(), document.source.space, document.id);
         let max_side = ctx.input(|i| i.max_texture_side);
         let (sender, previews) = single::preview_channel();
         let repaint = ctx.clone();
+        let chosen = self.single_layer_options.clone();
         let job = Job::spawn("separating layers", ctx, move |progress| {
-            let options = single::options(single::runs_on_cpu(crate::engine::Backend::Auto));
+            let options = chosen.unwrap_or_else(|| single::options(single::runs_on_cpu(crate::engine::Backend::Auto)));
             single::run(&image, space, &options, max_side, &sender, &repaint, progress)
         });
         self.pending.push(Pending::SeparateSingle {
@@ -585,7 +605,8 @@ impl App {
             let id = existing.unwrap_or_else(|| doc.state.add(LayerKind::SingleLayer(index), names[index]));
             let computed = doc.computed.entry(id).or_default();
             computed.image = Some(image);
-            computed.texture = Some(ctx.load_texture(format!("single-layer-{index}"), shown, document::TEXTURE_OPTIONS));
+            computed.texture =
+                Some(ctx.load_texture(format!("single-layer-{index}"), shown, document::TEXTURE_OPTIONS));
             computed.error = None;
             if index == 0 && existing.is_none() {
                 doc.state.selected = id;

@@ -62,8 +62,8 @@ pub fn run(
         let _ = previews.send(to_layers(preview.iteration, preview.layers, space, max_side));
         ctx.request_repaint();
     };
-    let separation = separate_single::separate_single(image, options, progress, &mut send_preview)
-        .map_err(|e| e.to_string())?;
+    let separation =
+        separate_single::separate_single(image, options, progress, &mut send_preview).map_err(|e| e.to_string())?;
     Ok(Finished {
         layers: to_layers(options.iterations, separation.layers, space, max_side),
         device: separation.device,

@@ -2,8 +2,8 @@
 //! its colour planes stacked, and mirrored out to sides the generators'
 //! down-sampling divides; and back from there to images.
 
-use crate::imaging::resample;
 use crate::imaging::Image;
+use crate::imaging::resample;
 
 pub struct Canvas {
     /// The working size before padding.
@@ -74,20 +74,46 @@ fn mirror(i: usize, n: usize) -> usize {
     if k < n { k } else { period - k }
 }
 
-/// `count` samples uniform in [0, scale), a pure function of `seed` and
-/// `stream` (SplitMix64), the same on every backend.
+/// A random stream that is a pure function of its seed (SplitMix64): the
+/// same numbers on every backend and whatever else runs in the process.
+pub struct Random(u64);
+
+impl Random {
+    pub fn new(seed: u64, stream: u64) -> Self {
+        Random(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u = 1.0 - self.uniform();
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+}
+
+/// `count` samples uniform in [0, scale).
 pub fn uniform_noise(seed: u64, stream: u64, count: usize, scale: f32) -> Vec<f32> {
-    let mut state = seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    (0..count)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 40) as f32 / (1u64 << 24) as f32 * scale
-        })
-        .collect()
+    let mut random = Random::new(seed, stream);
+    (0..count).map(|_| random.uniform() * scale).collect()
+}
+
+/// `count` samples normal with standard deviation `sigma`.
+pub fn normal_noise(seed: u64, stream: u64, count: usize, sigma: f32) -> Vec<f32> {
+    let mut random = Random::new(seed, stream);
+    (0..count).map(|_| random.normal() * sigma).collect()
 }
 
 #[cfg(test)]
@@ -103,11 +129,7 @@ mod tests {
 
     #[test]
     fn canvas_pads_to_the_multiple_and_crops_back() {
-        let image = Image::from_planes(
-            5,
-            3,
-            vec![(0..15).map(|v| v as f32 / 15.0).collect(), vec![0.5; 15]],
-        );
+        let image = Image::from_planes(5, 3, vec![(0..15).map(|v| v as f32 / 15.0).collect(), vec![0.5; 15]]);
         let canvas = Canvas::new(&image, 64, 4);
         assert_eq!((canvas.width, canvas.height, canvas.channels), (8, 4, 2));
         assert_eq!(canvas.samples.len(), 2 * 8 * 4);
@@ -132,5 +154,13 @@ mod tests {
         assert!(a.iter().all(|&v| (0.0..0.1).contains(&v)));
         let mean = a.iter().sum::<f32>() / 1000.0;
         assert!((mean - 0.05).abs() < 0.005, "{mean}");
+        let n = normal_noise(7, 2, 20000, 2.0);
+        let mean = n.iter().sum::<f32>() / n.len() as f32;
+        let var = n.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n.len() as f32;
+        assert!(
+            mean.abs() < 0.05 && (var.sqrt() - 2.0).abs() < 0.05,
+            "mean {mean}, sd {}",
+            var.sqrt()
+        );
     }
 }

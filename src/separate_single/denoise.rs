@@ -83,7 +83,10 @@ mod tests {
         let device = Device::flex();
         let x = test_image(&device);
         let (weight, iterations) = (0.05, 3000);
-        let red = (x.clone() - tv_denoise(x.clone(), weight, iterations)).into_data().try_to_vec::<f32>().unwrap();
+        let red = (x.clone() - tv_denoise(x.clone(), weight, iterations))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         // Central differences along a few fixed directions.
         let n = red.len();
         for seed in 0..3usize {

@@ -134,7 +134,10 @@ mod tests {
         }
         assert!(probed > 20, "only {probed} samples probed");
         assert!(scale > 1e-4, "the loss must depend on a");
-        assert!(worst <= 0.01 * scale, "worst difference {worst} against gradients up to {scale}");
+        assert!(
+            worst <= 0.01 * scale,
+            "worst difference {worst} against gradients up to {scale}"
+        );
     }
 
     #[test]
@@ -144,8 +147,16 @@ mod tests {
         // Vertical stripes against horizontal stripes: no shared gradient direction.
         let vertical: Vec<f32> = (0..256).map(|i| ((i % 16) / 4 % 2) as f32).collect();
         let horizontal: Vec<f32> = (0..256).map(|i| ((i / 16) / 4 % 2) as f32).collect();
-        let apart = exclusion(tensor(&vertical, dims, &device), tensor(&horizontal, dims, &device), SCALES);
-        let together = exclusion(tensor(&vertical, dims, &device), tensor(&vertical, dims, &device), SCALES);
+        let apart = exclusion(
+            tensor(&vertical, dims, &device),
+            tensor(&horizontal, dims, &device),
+            SCALES,
+        );
+        let together = exclusion(
+            tensor(&vertical, dims, &device),
+            tensor(&vertical, dims, &device),
+            SCALES,
+        );
         let (apart, together) = (apart.into_scalar::<f32>(), together.into_scalar::<f32>());
         assert!(apart < 0.05 && together > 0.3, "apart {apart}, together {together}");
     }

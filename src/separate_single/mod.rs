@@ -25,7 +25,7 @@ mod network;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use std::sync::Mutex;
 
 pub use denoise::tv_denoise;
 pub use exclusion::exclusion;
@@ -35,7 +35,11 @@ use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::imaging::Image;
 use crate::jobs::Progress;
-use canvas::Canvas;
+use canvas::{Canvas, Random};
+
+/// burn draws initial weights from a device-wide generator: seeding it and
+/// drawing must not interleave with another separation in the process.
+static WEIGHT_DRAWS: Mutex<()> = Mutex::new(());
 
 /// The paper's weights and step sizes.
 pub mod weights {
@@ -63,7 +67,10 @@ const INPUT_CHANNELS: usize = 32;
 const INPUT_SCALE: f32 = 0.1;
 /// Standard deviation of the perturbation added to the inputs at every
 /// step (DIP's regularization against fitting noise).
-const INPUT_JITTER: f64 = 1.0 / 30.0;
+const INPUT_JITTER: f32 = 1.0 / 30.0;
+/// Perturbation fields drawn once per input; each step mixes two of them
+/// with random weights (no per-step upload, no shared random state).
+const JITTER_FIELDS: usize = 8;
 /// Weight of the newest output in the running average that is returned.
 const AVERAGE_WEIGHT: f32 = 0.01;
 /// Down-sampling levels of the generators (sides padded to multiples of 64).
@@ -131,12 +138,13 @@ pub fn separate_single(
     // One more halving than the levels: the deepest level keeps 2 samples to mirror.
     let canvas = Canvas::new(image, options.size, 2 << LEVELS);
     let (device, description) = choose_device(options.backend)?;
-    device.seed(options.seed);
     let trainer = Trainer::new(&canvas, options, &device);
-    trainer.run(&canvas, options, progress, preview).map(|layers| Separation {
-        layers,
-        device: description,
-    })
+    trainer
+        .run(&canvas, options, progress, preview)
+        .map(|layers| Separation {
+            layers,
+            device: description,
+        })
 }
 
 fn validate(image: &Image, options: &SingleOptions) -> Result<()> {
@@ -192,6 +200,8 @@ struct Pair {
 struct Trainer {
     pair: Option<Pair>,
     inputs: [Tensor<4>; 2],
+    jitter: [Vec<Tensor<4>>; 2],
+    random: Random,
     observed: Tensor<4>,
     /// Auxiliary variables x (denoised layers) and scaled multipliers u.
     auxiliary: [Tensor<4>; 2],
@@ -210,23 +220,43 @@ impl Trainer {
             levels: LEVELS,
             output: canvas.channels,
         };
-        let pair = Pair {
-            first: Generator::new(shape, &device),
-            second: Generator::new(shape, &device),
+        let pair = {
+            let _draws = WEIGHT_DRAWS.lock().unwrap_or_else(|p| p.into_inner());
+            device.seed(options.seed);
+            Pair {
+                first: Generator::new(shape, &device),
+                second: Generator::new(shape, &device),
+            }
         };
         let dims = [1, INPUT_CHANNELS, canvas.height, canvas.width];
-        let inputs = [0u64, 1].map(|stream| {
-            let noise = canvas::uniform_noise(options.seed, stream, dims.iter().product(), INPUT_SCALE);
-            Tensor::from_data(TensorData::new(noise, dims), &device)
+        let count = dims.iter().product();
+        let upload = |samples: Vec<f32>| Tensor::<4>::from_data(TensorData::new(samples, dims), &device);
+        let inputs = [0u64, 1].map(|stream| upload(canvas::uniform_noise(options.seed, stream, count, INPUT_SCALE)));
+        let jitter = [0u64, 1].map(|input| {
+            (0..JITTER_FIELDS as u64)
+                .map(|k| {
+                    upload(canvas::normal_noise(
+                        options.seed,
+                        2 + input * 64 + k,
+                        count,
+                        INPUT_JITTER,
+                    ))
+                })
+                .collect()
         });
         let observed = Tensor::from_data(
-            TensorData::new(canvas.samples.clone(), [1, canvas.channels, canvas.height, canvas.width]),
+            TensorData::new(
+                canvas.samples.clone(),
+                [1, canvas.channels, canvas.height, canvas.width],
+            ),
             &device,
         );
         let half = observed.clone().div_scalar(2.0);
         Trainer {
             pair: Some(pair),
             inputs,
+            jitter,
+            random: Random::new(options.seed, 1 << 32),
             auxiliary: [half.clone(), half.clone()],
             multipliers: [half.zeros_like(), half.zeros_like()],
             averages: [half.clone(), half],
@@ -246,10 +276,7 @@ impl Trainer {
             progress.step("separating layers", (iteration - 1) as f32 / options.iterations as f32)?;
             let [y1, y2] = self.step(&mut optimizer);
             self.update_auxiliary([y1, y2]);
-            if options.preview_every > 0
-                && iteration % options.preview_every == 0
-                && iteration < options.iterations
-            {
+            if options.preview_every > 0 && iteration % options.preview_every == 0 && iteration < options.iterations {
                 preview(Preview {
                     iteration,
                     layers: self.layers(canvas)?,
@@ -262,11 +289,7 @@ impl Trainer {
 
     /// One Adam step on the generators; returns their (detached) outputs.
     fn step(&mut self, optimizer: &mut ModuleOptimizer) -> [Tensor<4>; 2] {
-        let jittered = self.inputs.clone().map(|z| {
-            let noise = Tensor::random(z.dims(), Distribution::Normal(0.0, INPUT_JITTER), &z.device());
-            z + noise
-        });
-        let [z1, z2] = jittered;
+        let [z1, z2] = [0, 1].map(|k| self.inputs[k].clone() + self.next_jitter(k));
         let pair = self.pair.take().expect("the generators are in place between steps");
         let out1 = pair.first.forward(z1, FEATURE_LEVELS);
         let out2 = pair.second.forward(z2, FEATURE_LEVELS);
@@ -285,6 +308,17 @@ impl Trainer {
         [y1.detach(), y2.detach()]
     }
 
+    /// A fresh-looking perturbation for input `k`: two of its fields mixed
+    /// with weights (cos t, sin t), so the variance stays INPUT_JITTER^2.
+    fn next_jitter(&mut self, k: usize) -> Tensor<4> {
+        let first = (self.random.next_u64() % JITTER_FIELDS as u64) as usize;
+        let offset = 1 + (self.random.next_u64() % (JITTER_FIELDS as u64 - 1)) as usize;
+        let second = (first + offset) % JITTER_FIELDS;
+        let angle = std::f32::consts::TAU * self.random.uniform();
+        let fields = &self.jitter[k];
+        fields[first].clone().mul_scalar(angle.cos()) + fields[second].clone().mul_scalar(angle.sin())
+    }
+
     /// The fixed-point step on x and the multiplier update, then the averages.
     fn update_auxiliary(&mut self, outputs: [Tensor<4>; 2]) {
         let (l, mu) = (weights::LAMBDA, weights::MU);
@@ -295,8 +329,7 @@ impl Trainer {
             let x = (denoised.mul_scalar(l) + (y.clone() + u.clone()).mul_scalar(mu)).div_scalar(l + mu);
             self.multipliers[k] = u + y.clone() - x.clone();
             self.auxiliary[k] = x;
-            self.averages[k] =
-                self.averages[k].clone().mul_scalar(1.0 - AVERAGE_WEIGHT) + y.mul_scalar(AVERAGE_WEIGHT);
+            self.averages[k] = self.averages[k].clone().mul_scalar(1.0 - AVERAGE_WEIGHT) + y.mul_scalar(AVERAGE_WEIGHT);
         }
     }
 
