@@ -57,6 +57,24 @@ fn main() {
     harness.get_by_label("Help").click();
     settle(&mut harness);
     save(&mut harness, "5-help");
+    harness
+        .get_all_by_label("Help")
+        .next()
+        .expect("the Help button")
+        .click();
+    settle(&mut harness);
+
+    // A short single-image separation (the layer shown is the stronger one).
+    harness.state_mut().single_layer_options = Some(unblur::separate_single::SingleOptions {
+        iterations: 300,
+        size: 128,
+        width: 16,
+        preview_every: 100,
+        ..Default::default()
+    });
+    harness.get_by_label("Separate layers (single image)").click();
+    settle(&mut harness);
+    save(&mut harness, "6-single-image-layers");
 }
 
 fn choose(harness: &mut Harness<'static, App>, combo: &str, item: &str) {

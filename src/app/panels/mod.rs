@@ -306,6 +306,10 @@ Output
 • Luminance only sharpens brightness and keeps the original colours (less colour noise).
 • Light space: blur happens in linear light. 8-bit images and JPEGs are sRGB and are converted; 16-bit untagged files are taken as linear. Switch it if a result looks wrong in dark areas.
 
+Reflections
+• Separate…: two shots through the same glass, one focused on the scene, one on the reflection.
+• Separate layers (single image): one photo split into two overlaid layers by two small networks trained on it; the layers update every 200 iterations. Cancel keeps what is shown. Minutes on a GPU, much longer on the CPU.
+
 Compare: Before/after (C) splits the view with a draggable divider; Side by side shows 2-4 layers with one zoom. Attach the sharp original (Reference…) to see PSNR/SSIM.
 Zoom with the wheel, pan by dragging; Ctrl+0 fit, Ctrl+1 100%, Ctrl+2 200%. Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+O open; Ctrl+E export.
 Your documents and parameters are saved continuously and come back after a restart.";
