@@ -184,22 +184,44 @@ fn the_generators_and_losses_on_the_gpu_match_the_cpu() {
         let n: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
         (d / n.max(1e-30)).sqrt()
     };
-    let a = generator.forward(input(&cpu), 2);
-    let b = on_gpu.forward(input(&gpu), 2);
+    let (za, zb) = (input(&cpu).require_grad(), input(&gpu).require_grad());
+    let a = generator.forward(za.clone(), 2);
+    let b = on_gpu.forward(zb.clone(), 2);
     let (ya, yb) = (read(a.image.clone()), read(b.image.clone()));
     assert!(
         relative(&ya, &yb) < 1e-4,
         "generator output: relative error {}",
         relative(&ya, &yb)
     );
+    // The backward pass through the whole generator and the exclusion loss.
     let half = |t: Tensor<4>| t.clone().mul_scalar(0.5).flip([3]);
-    let ea = exclusion(a.image.clone(), half(a.image.clone()), 3).into_scalar::<f32>();
-    let eb = exclusion(b.image.clone(), half(b.image.clone()), 3).into_scalar::<f32>();
-    assert!((ea - eb).abs() <= 1e-4 * ea.abs().max(1e-3), "exclusion {ea} vs {eb}");
+    let loss = |image: Tensor<4>| exclusion(image.clone(), half(image.clone()), 3) + image.abs().mean();
+    let (la, lb) = (loss(a.image.clone()), loss(b.image.clone()));
+    let (ea, eb) = (la.clone().into_scalar::<f32>(), lb.clone().into_scalar::<f32>());
+    assert!((ea - eb).abs() <= 1e-4 * ea.abs().max(1e-3), "loss {ea} vs {eb}");
+    let ga = read(za.grad(&la.backward()).expect("cpu gradient"));
+    let gb = read(zb.grad(&lb.backward()).expect("gpu gradient"));
+    assert!(
+        relative(&ga, &gb) < 1e-3,
+        "input gradient: relative error {}",
+        relative(&ga, &gb)
+    );
     let (da, db) = (read(tv_denoise(a.image, 0.05, 30)), read(tv_denoise(b.image, 0.05, 30)));
     assert!(
         relative(&da, &db) < 1e-4,
         "denoiser: relative error {}",
         relative(&da, &db)
+    );
+    // And a whole short run (Adam, ADMM updates, read-back) on the GPU.
+    let (_, mixed) = overlay(64);
+    let mut options = small_options(3);
+    options.backend = Backend::Gpu;
+    let separation = separate_single(&mixed, &options, &Silent, &mut |_| {}).expect("a run on the GPU");
+    assert!(separation.device.starts_with("gpu"), "{}", separation.device);
+    assert!(
+        separation
+            .layers
+            .iter()
+            .all(|l| l.planes[0].iter().all(|v| v.is_finite()))
     );
 }

@@ -578,7 +578,7 @@ impl App {
         let repaint = ctx.clone();
         let chosen = self.single_layer_options.clone();
         let job = Job::spawn("separating layers", ctx, move |progress| {
-            let options = chosen.unwrap_or_else(|| single::options(single::runs_on_cpu(crate::engine::Backend::Auto)));
+            let options = chosen.unwrap_or_else(single::options);
             single::run(&image, space, &options, max_side, &sender, &repaint, progress)
         });
         self.pending.push(Pending::SeparateSingle {

@@ -15,8 +15,9 @@ use crate::separate_single::{self, SingleOptions};
 
 use super::display;
 
-/// Iterations between previews.
+/// Iterations between previews on a GPU, and on the CPU.
 pub const PREVIEW_EVERY: usize = 200;
+pub const PREVIEW_EVERY_CPU: usize = 50;
 
 /// Two layers ready to show: final, or part way through.
 pub struct Layers {
@@ -33,13 +34,14 @@ pub struct Finished {
 }
 
 /// The options the editor runs with: the paper's iterations and working
-/// size; on the CPU, half the channels, so previews come while the user waits.
-pub fn options(on_cpu: bool) -> SingleOptions {
-    let defaults = SingleOptions::default();
+/// size, with the backend's default width; on the CPU, previews every 50
+/// iterations (about a minute and a half on two cores).
+pub fn options() -> SingleOptions {
+    let on_cpu = separate_single::runs_on_cpu(Backend::Auto);
     SingleOptions {
-        width: if on_cpu { defaults.width / 2 } else { defaults.width },
-        preview_every: PREVIEW_EVERY,
-        ..defaults
+        width: separate_single::default_width(Backend::Auto),
+        preview_every: if on_cpu { PREVIEW_EVERY_CPU } else { PREVIEW_EVERY },
+        ..SingleOptions::default()
     }
 }
 
@@ -80,14 +82,5 @@ fn to_layers(iteration: usize, images: [Image; 2], space: LightSpace, max_side: 
         iteration,
         images: [Arc::new(a), Arc::new(b)],
         shown,
-    }
-}
-
-/// True when the separation would run on the CPU (no hardware adapter).
-pub fn runs_on_cpu(backend: Backend) -> bool {
-    match backend {
-        Backend::Cpu => true,
-        Backend::Gpu => false,
-        Backend::Auto => crate::gpu::best_adapter().is_none_or(|a| a.device_type == wgpu::DeviceType::Cpu),
     }
 }

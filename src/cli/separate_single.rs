@@ -30,9 +30,10 @@ pub struct Args {
     /// Seed of the networks' weights and inputs: the same seed gives the same layers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Channels per network level (128 as in the paper; fewer is faster and coarser).
-    #[arg(long, default_value_t = 128)]
-    pub width: usize,
+    /// Channels per network level (default: 128 as in the paper on a GPU, 32
+    /// on the CPU; fewer is faster and coarser).
+    #[arg(long)]
+    pub width: Option<usize>,
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
     #[arg(long, value_enum, default_value_t = SpaceArg::Auto)]
@@ -49,7 +50,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         iterations: args.iters,
         size: args.size,
         seed: args.seed,
-        width: args.width,
+        width: args
+            .width
+            .unwrap_or_else(|| separate_single::default_width(args.backend.into())),
         backend: args.backend.into(),
         preview_every: 0,
     };

@@ -138,13 +138,25 @@ pub fn separate_single(
     // One more halving than the levels: the deepest level keeps 2 samples to mirror.
     let canvas = Canvas::new(image, options.size, 2 << LEVELS);
     let (device, description) = choose_device(options.backend)?;
-    let trainer = Trainer::new(&canvas, options, &device);
-    trainer
-        .run(&canvas, options, progress, preview)
-        .map(|layers| Separation {
-            layers,
-            device: description,
-        })
+    // burn reports device failures (a lost GPU, memory) by panicking: turn
+    // them into an error so the CLI exits with 1 and the editor goes on.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Trainer::new(&canvas, options, &device).run(&canvas, options, progress, preview)
+    }));
+    let layers = outcome.unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown failure");
+        Err(Error::Other(format!(
+            "the network backend ({description}) failed: {reason}"
+        )))
+    })?;
+    Ok(Separation {
+        layers,
+        device: description,
+    })
 }
 
 fn validate(image: &Image, options: &SingleOptions) -> Result<()> {
@@ -169,6 +181,22 @@ pub fn validate_options(options: &SingleOptions) -> Result<()> {
         return Err(Error::BadParameter("--width must be between 4 and 512".into()));
     }
     Ok(())
+}
+
+/// Channels per generator level for `backend`: the paper's 128 on a GPU;
+/// 32 on the CPU, where 128 costs about 9 s per iteration at 256x256 on two
+/// cores and 32 about 1.6 s (BENCHMARKS.md).
+pub fn default_width(backend: Backend) -> usize {
+    if runs_on_cpu(backend) { 32 } else { 128 }
+}
+
+/// True when `backend` resolves to the CPU (asked for, or no hardware adapter under `auto`).
+pub fn runs_on_cpu(backend: Backend) -> bool {
+    match backend {
+        Backend::Cpu => true,
+        Backend::Gpu => false,
+        Backend::Auto => crate::gpu::best_adapter().is_none_or(|a| a.device_type == wgpu::DeviceType::Cpu),
+    }
 }
 
 /// burn's device for `backend`: wgpu on a hardware adapter (or any adapter

@@ -8,8 +8,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{leaky_relu, sigmoid};
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions, PadMode};
+use burn::tensor::ops::PadMode;
 
 /// Slope of the leaky ReLUs (DIP's value).
 const LEAK: f64 = 0.2;
@@ -116,13 +115,7 @@ impl Generator {
         let mut features = Vec::new();
         for (i, level) in self.levels.iter().enumerate().rev() {
             let skip = skips.pop().expect("one skip per level");
-            let [_, _, h, w] = skip.dims();
-            let up = interpolate(
-                x,
-                InterpolateOptions::new(InterpolateMode::Bilinear)
-                    .with_align_corners(false)
-                    .with_output_size([h, w]),
-            );
+            let up = upsample(x);
             let merged = level.merge_norm.forward(Tensor::cat(vec![up, skip], 1));
             x = level.up_more.forward(level.up.forward(merged));
             if i < feature_levels {
@@ -134,5 +127,70 @@ impl Generator {
             image: sigmoid(self.out.forward(x)),
             features,
         }
+    }
+}
+
+/// Doubles the height and width by bilinear interpolation (pixel centres
+/// aligned, edges repeated), built from slices so that every backend can
+/// differentiate it (burn's GPU backends have no bilinear backward).
+pub fn upsample(x: Tensor<4>) -> Tensor<4> {
+    upsample_axis(upsample_axis(x, 3), 2)
+}
+
+/// Sample 2i of the result is 3/4 x[i] + 1/4 x[i-1], sample 2i+1 is
+/// 3/4 x[i] + 1/4 x[i+1], along `axis`.
+fn upsample_axis(x: Tensor<4>, axis: usize) -> Tensor<4> {
+    let n = x.dims()[axis];
+    let (before, after) = if n == 1 {
+        (x.clone(), x.clone())
+    } else {
+        (
+            Tensor::cat(
+                vec![x.clone().narrow(axis, 0, 1), x.clone().narrow(axis, 0, n - 1)],
+                axis,
+            ),
+            Tensor::cat(
+                vec![x.clone().narrow(axis, 1, n - 1), x.clone().narrow(axis, n - 1, 1)],
+                axis,
+            ),
+        )
+    };
+    let centre = x.mul_scalar(0.75);
+    let even = centre.clone() + before.mul_scalar(0.25);
+    let odd = centre + after.mul_scalar(0.25);
+    // Interleave: stack behind `axis`, then merge the two axes.
+    let mut dims = even.dims();
+    let stacked: Tensor<5> = Tensor::stack(vec![even, odd], axis + 1);
+    dims[axis] *= 2;
+    stacked.reshape(dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+    #[test]
+    fn upsample_is_bilinear_interpolation() {
+        let device = Device::flex();
+        let data: Vec<f32> = (0..2 * 5 * 7).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(data, [1, 2, 5, 7]), &device);
+        let ours = upsample(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let reference = interpolate(
+            x,
+            InterpolateOptions::new(InterpolateMode::Bilinear)
+                .with_align_corners(false)
+                .with_output_size([10, 14]),
+        )
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+        let worst = ours
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "largest difference {worst}");
     }
 }

@@ -308,7 +308,7 @@ Output
 
 Reflections
 • Separate…: two shots through the same glass, one focused on the scene, one on the reflection.
-• Separate layers (single image): one photo split into two overlaid layers by two small networks trained on it; the layers update every 200 iterations. Cancel keeps what is shown. Minutes on a GPU, much longer on the CPU.
+• Separate layers (single image): one photo split into two overlaid layers by two small networks trained on it; the layers update every 200 iterations (50 on the CPU). Cancel keeps what is shown. Minutes on a GPU, much longer on the CPU.
 
 Compare: Before/after (C) splits the view with a draggable divider; Side by side shows 2-4 layers with one zoom. Attach the sharp original (Reference…) to see PSNR/SSIM.
 Zoom with the wheel, pan by dragging; Ctrl+0 fit, Ctrl+1 100%, Ctrl+2 200%. Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+O open; Ctrl+E export.
