@@ -82,6 +82,17 @@ fn result_pixels(harness: &Harness<'static, App>, id: u64) -> Arc<Image> {
         .unwrap_or_else(|| panic!("layer {id} has no pixels: {:?}", app.layer_error(id)))
 }
 
+/// The active document's layers whose kind passes `keep`.
+fn layers_where(app: &App, keep: impl Fn(&LayerKind) -> bool) -> Vec<u64> {
+    app.state()
+        .unwrap()
+        .layers
+        .iter()
+        .filter(|l| keep(&l.kind))
+        .map(|l| l.id)
+        .collect()
+}
+
 fn radius(harness: &Harness<'static, App>) -> f64 {
     let id = active_result(harness);
     harness.state().state().unwrap().params(id).unwrap().psf.radius
@@ -439,14 +450,7 @@ fn separate_adds_the_two_layers_of_a_pair_of_shots() {
     harness.state_mut().separate_with(&ctx, shots[1].clone());
     settle(&mut harness);
     let app = harness.state();
-    let layers: Vec<u64> = app
-        .state()
-        .unwrap()
-        .layers
-        .iter()
-        .filter(|l| matches!(l.kind, LayerKind::Separated(_)))
-        .map(|l| l.id)
-        .collect();
+    let layers = layers_where(app, |kind| matches!(kind, LayerKind::Separated(_)));
     assert_eq!(
         layers.len(),
         2,
@@ -498,14 +502,7 @@ fn separate_layers_single_image_adds_two_layers_that_explain_the_image() {
     harness.get_by_label("Separate layers (single image)").click();
     settle(&mut harness);
     let app = harness.state();
-    let layers: Vec<u64> = app
-        .state()
-        .unwrap()
-        .layers
-        .iter()
-        .filter(|l| matches!(l.kind, LayerKind::SingleLayer(_)))
-        .map(|l| l.id)
-        .collect();
+    let layers = layers_where(app, |kind| matches!(kind, LayerKind::SingleLayer(_)));
     let messages: Vec<&String> = app.messages.iter().map(|m| &m.text).collect();
     assert_eq!(layers.len(), 2, "{messages:?}");
     assert!(

@@ -596,19 +596,8 @@ impl App {
         let [shown_first, shown_second] = layers.shown;
         let names = ["Layer 1 (single image)", "Layer 2 (single image)"];
         for (index, (image, shown)) in [(first, shown_first), (second, shown_second)].into_iter().enumerate() {
-            let existing = doc
-                .state
-                .layers
-                .iter()
-                .find(|l| l.kind == LayerKind::SingleLayer(index))
-                .map(|l| l.id);
-            let id = existing.unwrap_or_else(|| doc.state.add(LayerKind::SingleLayer(index), names[index]));
-            let computed = doc.computed.entry(id).or_default();
-            computed.image = Some(image);
-            computed.texture =
-                Some(ctx.load_texture(format!("single-layer-{index}"), shown, document::TEXTURE_OPTIONS));
-            computed.error = None;
-            if index == 0 && existing.is_none() {
+            let (id, added) = show_layer(ctx, doc, LayerKind::SingleLayer(index), names[index], image, shown);
+            if index == 0 && added {
                 doc.state.selected = id;
             }
         }
@@ -629,17 +618,7 @@ impl App {
         let [first, second] = separated.layers;
         let [shown_first, shown_second] = separated.shown;
         for (index, (image, shown)) in [(first, shown_first), (second, shown_second)].into_iter().enumerate() {
-            let existing = doc
-                .state
-                .layers
-                .iter()
-                .find(|l| l.kind == LayerKind::Separated(index))
-                .map(|l| l.id);
-            let id = existing.unwrap_or_else(|| doc.state.add(LayerKind::Separated(index), &names[index]));
-            let computed = doc.computed.entry(id).or_default();
-            computed.image = Some(image);
-            computed.texture = Some(ctx.load_texture(format!("separated-{index}"), shown, document::TEXTURE_OPTIONS));
-            computed.error = None;
+            let (id, _) = show_layer(ctx, doc, LayerKind::Separated(index), &names[index], image, shown);
             if index == 0 {
                 doc.state.selected = id;
             }
@@ -1036,4 +1015,23 @@ pub fn run(options: Options) -> Result<(), String> {
         Box::new(move |cc| Ok(Box::new(App::new(cc, options)))),
     )
     .map_err(|e| e.to_string())
+}
+
+/// Puts computed pixels into the document's layer of `kind`, adding the
+/// layer (named `name`) if it has none; returns its id and whether it is new.
+fn show_layer(
+    ctx: &egui::Context,
+    doc: &mut Document,
+    kind: LayerKind,
+    name: &str,
+    image: Arc<crate::imaging::Image>,
+    shown: egui::ColorImage,
+) -> (LayerId, bool) {
+    let existing = doc.state.layers.iter().find(|l| l.kind == kind).map(|l| l.id);
+    let id = existing.unwrap_or_else(|| doc.state.add(kind, name));
+    let computed = doc.computed.entry(id).or_default();
+    computed.image = Some(image);
+    computed.texture = Some(ctx.load_texture(format!("layer-{id}"), shown, document::TEXTURE_OPTIONS));
+    computed.error = None;
+    (id, existing.is_none())
 }
