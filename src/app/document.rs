@@ -450,6 +450,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn single_image_layers_are_dropped_and_the_selection_moves() {
+        let mut state = DocState::new(Params::default());
+        let result = state.active_result().unwrap();
+        let first = state.add(LayerKind::SingleLayer(0), "Layer 1 (single image)");
+        state.add(LayerKind::SingleLayer(1), "Layer 2 (single image)");
+        state.selected = first;
+        state.drop_single_layers();
+        assert!(!state.layers.iter().any(|l| matches!(l.kind, LayerKind::SingleLayer(_))));
+        assert!(state.layer(state.selected).is_some());
+        assert!(state.layer(result).is_some());
+    }
+
+    #[test]
     fn undo_and_redo_walk_the_committed_states() {
         let mut state = DocState::new(Params::default());
         let mut history = History::default();
