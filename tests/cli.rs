@@ -357,6 +357,17 @@ fn separate_single_writes_two_layers_and_refuses_bad_input_in_one_line() {
         "0",
     ]);
     assert_bad_input(&zero, "--iters");
+    let huge = unblur(&[
+        "separate-single",
+        arg(&input),
+        "-o",
+        arg(&l1),
+        "-o",
+        arg(&l2),
+        "--size",
+        "5000",
+    ]);
+    assert_bad_input(&huge, "--size");
     let over = unblur(&["separate-single", arg(&input), "-o", arg(&input), "-o", arg(&l2)]);
     assert_eq!(over.status.code(), Some(2));
     let tiny = folder.path().join("tiny.png");

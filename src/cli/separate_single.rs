@@ -46,13 +46,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         refuse_overwriting_inputs(output, &[&args.image])?;
         imaging::check_output_path(output)?;
     }
-    let options = SingleOptions {
+    let mut options = SingleOptions {
         iterations: args.iters,
         size: args.size,
         seed: args.seed,
-        width: args
-            .width
-            .unwrap_or_else(|| separate_single::default_width(args.backend.into())),
+        width: args.width.unwrap_or(128),
         backend: args.backend.into(),
         preview_every: 0,
     };
@@ -64,6 +62,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             ..DecodeOptions::default()
         },
     )?;
+    separate_single::validate_image(&decoded.image)
+        .map_err(|e| Failure::usage(format!("{}: {e}", args.image.display())))?;
+    // Only valid options and a usable image reach the adapter probe the
+    // default width needs.
+    if args.width.is_none() {
+        options.width = separate_single::default_width(options.backend);
+    }
     let progress = TerminalProgress::new();
     let outcome = separate_single::separate_single(&decoded.image, &options, &progress, &mut |_| {});
     progress.finish();

@@ -79,6 +79,9 @@ const LEVELS: usize = 5;
 const FEATURE_LEVELS: usize = 2;
 /// Smallest image side accepted.
 pub const MIN_SIDE: usize = 8;
+/// Largest working size: at width 128 a 1024x1024 run already holds
+/// gigabytes of activations for the backward pass.
+pub const MAX_SIZE: usize = 1024;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -160,13 +163,19 @@ pub fn separate_single(
 }
 
 fn validate(image: &Image, options: &SingleOptions) -> Result<()> {
+    validate_image(image)?;
+    validate_options(options)
+}
+
+/// Refuses images too small to separate, naming their size.
+pub fn validate_image(image: &Image) -> Result<()> {
     if image.width < MIN_SIDE || image.height < MIN_SIDE {
         return Err(Error::BadParameter(format!(
             "image is {}x{}; layer separation needs at least {MIN_SIDE}x{MIN_SIDE} pixels",
             image.width, image.height
         )));
     }
-    validate_options(options)
+    Ok(())
 }
 
 /// Refuses options that cannot run, naming the option.
@@ -174,8 +183,10 @@ pub fn validate_options(options: &SingleOptions) -> Result<()> {
     if options.iterations == 0 {
         return Err(Error::BadParameter("--iters must be at least 1".into()));
     }
-    if options.size < MIN_SIDE {
-        return Err(Error::BadParameter(format!("--size must be at least {MIN_SIDE}")));
+    if !(MIN_SIDE..=MAX_SIZE).contains(&options.size) {
+        return Err(Error::BadParameter(format!(
+            "--size must be between {MIN_SIDE} and {MAX_SIZE} (the networks' memory grows with its square)"
+        )));
     }
     if !(4..=512).contains(&options.width) {
         return Err(Error::BadParameter("--width must be between 4 and 512".into()));
