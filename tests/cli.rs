@@ -327,9 +327,12 @@ fn separate_single_writes_two_layers_and_refuses_bad_input_in_one_line() {
     imaging::save(&input, &small_rgb(40, 30), &options).unwrap();
     let (l1, l2) = (folder.path().join("l1.png"), folder.path().join("l2.png"));
     let quick = ["--iters", "3", "--size", "32", "--width", "4", "--backend", "cpu"];
-    let mut args = vec!["separate-single", arg(&input), "-o", arg(&l1), "-o", arg(&l2)];
-    args.extend(quick);
-    let output = unblur(&args);
+    let separate = |image: &Path, extra: &[&str]| {
+        let mut args = vec!["separate-single", arg(image), "-o", arg(&l1), "-o", arg(&l2)];
+        args.extend(extra);
+        unblur(&args)
+    };
+    let output = separate(&input, &quick);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     for layer in [&l1, &l2] {
         let decoded = imaging::load(layer, &DecodeOptions::default()).unwrap();
@@ -343,38 +346,14 @@ fn separate_single_writes_two_layers_and_refuses_bad_input_in_one_line() {
     let same = unblur(&["separate-single", arg(&input), "-o", arg(&l1), "-o", arg(&l1)]);
     assert_bad_input(&same, "same file");
     let missing = folder.path().join("missing.png");
-    let mut args = vec!["separate-single", arg(&missing), "-o", arg(&l1), "-o", arg(&l2)];
-    args.extend(quick);
-    assert_bad_input(&unblur(&args), "missing.png");
-    let zero = unblur(&[
-        "separate-single",
-        arg(&input),
-        "-o",
-        arg(&l1),
-        "-o",
-        arg(&l2),
-        "--iters",
-        "0",
-    ]);
-    assert_bad_input(&zero, "--iters");
-    let huge = unblur(&[
-        "separate-single",
-        arg(&input),
-        "-o",
-        arg(&l1),
-        "-o",
-        arg(&l2),
-        "--size",
-        "5000",
-    ]);
-    assert_bad_input(&huge, "--size");
+    assert_bad_input(&separate(&missing, &quick), "missing.png");
+    assert_bad_input(&separate(&input, &["--iters", "0"]), "--iters");
+    assert_bad_input(&separate(&input, &["--size", "5000"]), "--size");
     let over = unblur(&["separate-single", arg(&input), "-o", arg(&input), "-o", arg(&l2)]);
     assert_eq!(over.status.code(), Some(2));
     let tiny = folder.path().join("tiny.png");
     imaging::save(&tiny, &small_rgb(5, 40), &options).unwrap();
-    let mut args = vec!["separate-single", arg(&tiny), "-o", arg(&l1), "-o", arg(&l2)];
-    args.extend(quick);
-    assert_bad_input(&unblur(&args), "5x40");
+    assert_bad_input(&separate(&tiny, &quick), "5x40");
     let mut after = listing(folder.path());
     after.retain(|n| n != "tiny.png");
     assert_eq!(before, after, "failed runs must leave nothing behind");
