@@ -1,12 +1,15 @@
 //! Blind estimation on the shared cases: parametric fits and free-form kernels.
 //! `cargo run --release --example blind_evaluate [parametric|kernel] [CASE-FILTER]`
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
 use unblur::blind::{self, KernelOptions, ParametricModel};
 use unblur::imaging::{self, DecodeOptions};
-use unblur::imaging::{BitDepth, Decoded, Image, LightSpace};
+use unblur::imaging::{BitDepth, Decoded, LightSpace};
 use unblur::jobs::Silent;
 use unblur::metrics;
 use unblur::psf::Kernel;
@@ -56,79 +59,6 @@ fn main() {
     }
 }
 
-fn as_stored(image: &Image, space: LightSpace, depth: BitDepth) -> Image {
-    let levels = if depth == BitDepth::Eight { 255.0 } else { 65535.0 };
-    image.map_planes(|p| {
-        p.iter()
-            .map(|v| {
-                let e = if space == LightSpace::Srgb {
-                    imaging::linear_to_srgb(*v)
-                } else {
-                    *v
-                };
-                (e.clamp(0.0, 1.0) * levels).round() / levels
-            })
-            .collect()
-    })
-}
-
-/// SSD of `image` sampled at (y + dy, x + dx) (bilinear) against the truth,
-/// over the interior that every shift within +-`reach` keeps.
-fn shifted_ssd(image: &Image, truth: &Image, reach: usize, dy: f64, dx: f64) -> f64 {
-    let (w, h) = (image.width, image.height);
-    let (iy, ix) = (dy.floor(), dx.floor());
-    let (fy, fx) = ((dy - iy) as f32, (dx - ix) as f32);
-    let (iy, ix) = (iy as isize, ix as isize);
-    let mut ssd = 0.0;
-    for (p, t) in image.planes.iter().zip(&truth.planes) {
-        let at =
-            |y: isize, x: isize| p[(y.clamp(0, h as isize - 1) as usize) * w + x.clamp(0, w as isize - 1) as usize];
-        for y in reach..h - reach {
-            let sy = y as isize + iy;
-            for x in reach..w - reach {
-                let sx = x as isize + ix;
-                let v = (1.0 - fy) * ((1.0 - fx) * at(sy, sx) + fx * at(sy, sx + 1))
-                    + fy * ((1.0 - fx) * at(sy + 1, sx) + fx * at(sy + 1, sx + 1));
-                let d = (v - t[y * w + x]) as f64;
-                ssd += d * d;
-            }
-        }
-    }
-    ssd
-}
-
-/// SSD against the truth after the best shift within +-`reach` pixels:
-/// whole pixels when `step` is 1, else in steps of `step` (Levin et al.'s
-/// `comp_upto_shift` uses quarter pixels and linear interpolation), found
-/// around the best whole-pixel shift.
-pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize, step: f64) -> f64 {
-    let r = reach as isize;
-    let mut best = (f64::INFINITY, 0.0, 0.0);
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let ssd = shifted_ssd(image, truth, reach, dy as f64, dx as f64);
-            if ssd < best.0 {
-                best = (ssd, dy as f64, dx as f64);
-            }
-        }
-    }
-    if step >= 1.0 {
-        return best.0;
-    }
-    let n = (1.0 / step).round() as isize;
-    let (cy, cx) = (best.1, best.2);
-    let mut min = best.0;
-    for i in -n..=n {
-        for j in -n..=n {
-            let (dy, dx) = (cy + i as f64 * step, cx + j as f64 * step);
-            if dy.abs() <= reach as f64 && dx.abs() <= reach as f64 {
-                min = min.min(shifted_ssd(image, truth, reach, dy, dx));
-            }
-        }
-    }
-    min
-}
-
 fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Option<usize>) {
     let truth_kernel = Kernel::from_file(&dir.join("kernel.png")).unwrap();
     let size = size.unwrap_or(truth_kernel.width + 4);
@@ -148,13 +78,14 @@ fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Option<usize>) {
     let (truth, _) = imaging::load_stored(&dir.join("gt.png"), 1000.0).unwrap();
     let run = |k: &Kernel| {
         let (out, _) = blind::deblur(&decoded.image, k, floor, &Silent).unwrap();
-        as_stored(&out, decoded.space, decoded.depth)
+        common::as_stored(&out, decoded.space, decoded.depth)
     };
     let with_estimate = run(&estimate.kernel);
     let with_truth = run(&truth_kernel);
-    let ratio = aligned_ssd(&with_estimate, &truth, 4, 1.0) / aligned_ssd(&with_truth, &truth, 4, 1.0);
-    let ratio_quarter = aligned_ssd(&with_estimate, &truth, 4, 0.25) / aligned_ssd(&with_truth, &truth, 4, 0.25);
-    let blurred = as_stored(&decoded.image, decoded.space, decoded.depth);
+    let ratio = common::aligned_ssd(&with_estimate, &truth, 4, 1.0) / common::aligned_ssd(&with_truth, &truth, 4, 1.0);
+    let ratio_quarter =
+        common::aligned_ssd(&with_estimate, &truth, 4, 0.25) / common::aligned_ssd(&with_truth, &truth, 4, 0.25);
+    let blurred = common::as_stored(&decoded.image, decoded.space, decoded.depth);
     println!(
         "{id:<34} size {size:>2} KE {ke:.4} ratio {ratio:5.2} quarter-px {ratio_quarter:5.2} psnr est {:.2} true {:.2} blurred {:.2}  {secs:.2} s",
         metrics::psnr(&with_estimate, &truth),

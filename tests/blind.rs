@@ -99,57 +99,6 @@ fn stored(image: &Image, decoded: &Decoded) -> Image {
     common::as_stored(image, decoded.space, decoded.depth)
 }
 
-/// SSD of `image` sampled at (y + dy, x + dx) (bilinear) against the truth,
-/// over the interior that every shift within +-`reach` keeps.
-fn shifted_ssd(image: &Image, truth: &Image, reach: usize, dy: f64, dx: f64) -> f64 {
-    let (w, h) = (image.width, image.height);
-    let (iy, ix) = (dy.floor() as isize, dx.floor() as isize);
-    let (fy, fx) = ((dy - dy.floor()) as f32, (dx - dx.floor()) as f32);
-    let mut ssd = 0.0;
-    for (p, t) in image.planes.iter().zip(&truth.planes) {
-        let at = |y: isize, x: isize| p[y.clamp(0, h as isize - 1) as usize * w + x.clamp(0, w as isize - 1) as usize];
-        for y in reach..h - reach {
-            let sy = y as isize + iy;
-            for x in reach..w - reach {
-                let sx = x as isize + ix;
-                let v = (1.0 - fy) * ((1.0 - fx) * at(sy, sx) + fx * at(sy, sx + 1))
-                    + fy * ((1.0 - fx) * at(sy + 1, sx) + fx * at(sy + 1, sx + 1));
-                let d = (v - t[y * w + x]) as f64;
-                ssd += d * d;
-            }
-        }
-    }
-    ssd
-}
-
-/// SSD against the truth after the best shift within +-`reach` pixels, in
-/// quarter pixels with linear interpolation, as Levin et al.'s evaluation
-/// (`comp_upto_shift`) aligns: a blind kernel is known only up to a shift,
-/// which need not be whole pixels. The quarter-pixel search runs around the
-/// best whole-pixel shift.
-fn aligned_ssd(image: &Image, truth: &Image, reach: usize) -> f64 {
-    let r = reach as isize;
-    let mut best = (f64::INFINITY, 0.0, 0.0);
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let ssd = shifted_ssd(image, truth, reach, dy as f64, dx as f64);
-            if ssd < best.0 {
-                best = (ssd, dy as f64, dx as f64);
-            }
-        }
-    }
-    let (mut min, cy, cx) = best;
-    for i in -4..=4 {
-        for j in -4..=4 {
-            let (dy, dx) = (cy + i as f64 * 0.25, cx + j as f64 * 0.25);
-            if dy.abs() <= reach as f64 && dx.abs() <= reach as f64 {
-                min = min.min(shifted_ssd(image, truth, reach, dy, dx));
-            }
-        }
-    }
-    min
-}
-
 /// What one free-form run scores.
 struct Scored {
     error_ratio: f64,
@@ -178,7 +127,8 @@ fn free_form(id: &str) -> Scored {
     let with_estimate = run(&estimate.kernel);
     let with_truth = run(&truth_kernel);
     Scored {
-        error_ratio: aligned_ssd(&with_estimate, &truth, 4) / aligned_ssd(&with_truth, &truth, 4),
+        error_ratio: common::aligned_ssd(&with_estimate, &truth, 4, 0.25)
+            / common::aligned_ssd(&with_truth, &truth, 4, 0.25),
         kernel_error: metrics::kernel_error(&estimate.kernel, &truth_kernel),
         psnr_db: metrics::psnr(&with_estimate, &truth),
         blurred_psnr_db: case.blurred_psnr,

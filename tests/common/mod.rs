@@ -79,3 +79,60 @@ pub fn run_case(case: &Case, settings: &Settings) -> (Quality, Applied) {
     let (truth, _) = imaging::load_stored(&case.folder.join("gt.png"), 1000.0).expect("gt");
     (metrics::quality(&stored, &truth).expect("comparable"), applied)
 }
+
+/// SSD of `image` sampled at (y + dy, x + dx) (bilinear) against the truth,
+/// over the interior that every shift within +-`reach` keeps.
+pub fn shifted_ssd(image: &Image, truth: &Image, reach: usize, dy: f64, dx: f64) -> f64 {
+    let (w, h) = (image.width, image.height);
+    let (iy, ix) = (dy.floor(), dx.floor());
+    let (fy, fx) = ((dy - iy) as f32, (dx - ix) as f32);
+    let (iy, ix) = (iy as isize, ix as isize);
+    let mut ssd = 0.0;
+    for (p, t) in image.planes.iter().zip(&truth.planes) {
+        let at =
+            |y: isize, x: isize| p[(y.clamp(0, h as isize - 1) as usize) * w + x.clamp(0, w as isize - 1) as usize];
+        for y in reach..h - reach {
+            let sy = y as isize + iy;
+            for x in reach..w - reach {
+                let sx = x as isize + ix;
+                let v = (1.0 - fy) * ((1.0 - fx) * at(sy, sx) + fx * at(sy, sx + 1))
+                    + fy * ((1.0 - fx) * at(sy + 1, sx) + fx * at(sy + 1, sx + 1));
+                let d = (v - t[y * w + x]) as f64;
+                ssd += d * d;
+            }
+        }
+    }
+    ssd
+}
+
+/// SSD against the truth after the best shift within +-`reach` pixels:
+/// whole pixels when `step` is 1, else in steps of `step` (Levin et al.'s
+/// `comp_upto_shift` uses quarter pixels and linear interpolation), found
+/// around the best whole-pixel shift.
+pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize, step: f64) -> f64 {
+    let r = reach as isize;
+    let mut best = (f64::INFINITY, 0.0, 0.0);
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let ssd = shifted_ssd(image, truth, reach, dy as f64, dx as f64);
+            if ssd < best.0 {
+                best = (ssd, dy as f64, dx as f64);
+            }
+        }
+    }
+    if step >= 1.0 {
+        return best.0;
+    }
+    let n = (1.0 / step).round() as isize;
+    let (cy, cx) = (best.1, best.2);
+    let mut min = best.0;
+    for i in -n..=n {
+        for j in -n..=n {
+            let (dy, dx) = (cy + i as f64 * step, cx + j as f64 * step);
+            if dy.abs() <= reach as f64 && dx.abs() <= reach as f64 {
+                min = min.min(shifted_ssd(image, truth, reach, dy, dx));
+            }
+        }
+    }
+    min
+}
