@@ -574,7 +574,7 @@ impl App {
         }
         let (image, space, id) = (document.source.image.clone(), document.source.space, document.id);
         let max_side = ctx.input(|i| i.max_texture_side);
-        let (sender, previews) = single::preview_channel();
+        let (sender, previews) = std::sync::mpsc::channel();
         let repaint = ctx.clone();
         let chosen = self.single_layer_options.clone();
         let job = Job::spawn("separating layers", ctx, move |progress| {

@@ -4,7 +4,7 @@
 //! last ones shown are kept).
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::Sender;
 
 use eframe::egui::{self, ColorImage};
 
@@ -43,11 +43,6 @@ pub fn options() -> SingleOptions {
         preview_every: if on_cpu { PREVIEW_EVERY_CPU } else { PREVIEW_EVERY },
         ..SingleOptions::default()
     }
-}
-
-/// A channel for previews: the job's end sends, the app's end drains.
-pub fn preview_channel() -> (Sender<Layers>, Receiver<Layers>) {
-    channel()
 }
 
 /// Separates `image` (linear light) with `options`, sending previews to `previews`.
