@@ -209,24 +209,39 @@ impl Fft2d {
     /// real FFT in the same row of `rows_spectrum` (columns untransformed).
     pub fn forward_rows(&self, image: &[f32], rows_spectrum: &mut [Complex32]) {
         assert_eq!(image.len(), self.height * self.width, "image size must match the plan");
+        let width = self.width;
+        self.forward_rows_with(rows_spectrum, |y, row| {
+            row.copy_from_slice(&image[y * width..(y + 1) * width])
+        });
+    }
+
+    /// Row half of the forward transform of an image whose row `y` is
+    /// written by `fill(y, row)`: a caller that builds its rows (padding,
+    /// say) does it while they are in cache, with no plane of its own.
+    pub fn forward_rows_with(&self, rows_spectrum: &mut [Complex32], fill: impl Fn(usize, &mut [f32]) + Sync) {
         assert_eq!(rows_spectrum.len(), self.spectrum_len());
         let row_fft = &self.row_forward;
-        rows_spectrum
-            .par_chunks_mut(self.columns)
-            .zip(image.par_chunks(self.width))
-            .for_each_init(
-                || (row_fft.make_input_vec(), row_fft.make_scratch_vec()),
-                |(input, scratch), (out, row)| {
-                    // Zero rows are common in placed kernels.
-                    if row.iter().all(|v| *v == 0.0) {
-                        out.fill(Complex32::default());
-                        return;
-                    }
-                    input.copy_from_slice(row);
-                    // Lengths come from the plan itself, so this cannot fail.
-                    let _ = row_fft.process_with_scratch(input, out, scratch);
-                },
-            );
+        rows_spectrum.par_chunks_mut(self.columns).enumerate().for_each_init(
+            || (row_fft.make_input_vec(), row_fft.make_scratch_vec()),
+            |(input, scratch), (y, out)| {
+                fill(y, input);
+                // Zero rows are common in placed kernels.
+                if input.iter().all(|v| *v == 0.0) {
+                    out.fill(Complex32::default());
+                    return;
+                }
+                // Lengths come from the plan itself, so this cannot fail.
+                let _ = row_fft.process_with_scratch(input, out, scratch);
+            },
+        );
+    }
+
+    /// Forward transform of an image whose rows `fill(y, row)` writes.
+    pub fn forward_with(&self, fill: impl Fn(usize, &mut [f32]) + Sync) -> Vec<Complex32> {
+        let mut spectrum = vec![Complex32::default(); self.spectrum_len()];
+        self.forward_rows_with(&mut spectrum, fill);
+        self.transform_columns(&mut spectrum, &self.column_forward);
+        spectrum
     }
 
     /// Filters along columns a spectrum whose rows alone are transformed:
@@ -249,28 +264,26 @@ impl Fft2d {
         });
     }
 
-    /// Inverse column FFTs of a full spectrum multiplied by `filter`, written
-    /// to `rows_spectrum` (rows still transformed; `spectrum` is unchanged).
-    pub fn inverse_columns_filtered(
+    /// Inverse column FFTs of a full spectrum, each frequency multiplied by
+    /// `gain(index)` as the columns are gathered, written to `rows_spectrum`
+    /// (rows still transformed; `spectrum` is unchanged). The gain is made
+    /// per block: no spectrum-sized filter is written and read back.
+    pub fn inverse_columns_gained(
         &self,
         spectrum: &[Complex32],
-        filter: &ColumnFilter,
+        gain: impl Fn(usize) -> Complex32 + Sync,
         rows_spectrum: &mut [Complex32],
     ) {
         assert_eq!(spectrum.len(), self.spectrum_len());
-        assert_eq!(
-            filter.values.len(),
-            self.spectrum_len(),
-            "filter size must match the plan"
-        );
         let (rows, columns) = (self.height, self.columns);
         self.for_column_blocks(rows_spectrum, false, |first, local, scratch| {
             let count = local.len() / rows;
-            let gains = &filter.values[first * rows..first * rows + local.len()];
+            assert!(local.len() == rows * count && count <= COLUMN_BLOCK);
             for r in 0..rows {
-                let row = &spectrum[r * columns + first..r * columns + first + count];
-                for (c, value) in row.iter().enumerate() {
-                    local[c * rows + r] = value * gains[c * rows + r];
+                let start = r * columns + first;
+                for (c, value) in spectrum[start..start + count].iter().enumerate() {
+                    // SAFETY: c < count and r < rows, checked above.
+                    unsafe { *local.get_unchecked_mut(c * rows + r) = value * gain(start + c) };
                 }
             }
             self.column_inverse.process_with_scratch(local, scratch);
@@ -499,6 +512,15 @@ mod tests {
         product.iter_mut().zip(&otf).for_each(|(p, k)| *p *= k.conj());
         let want = fft.inverse(&product);
 
+        // Rows written by a closure transform like the plane they come from.
+        let built = fft.forward_with(|y, row| row.copy_from_slice(&image[y * w..(y + 1) * w]));
+        assert!(
+            built
+                .iter()
+                .zip(fft.forward(&image))
+                .all(|(a, b)| (a - b).norm() < 1e-5)
+        );
+
         // Row forward, column filter, row inverse.
         let filter = ColumnFilter::new(&fft, &otf, |_, k| k.conj());
         let mut rows_spectrum = vec![Complex32::default(); fft.spectrum_len()];
@@ -512,7 +534,7 @@ mod tests {
 
         // Filtered inverse of a full spectrum, cropped rows and columns.
         let mut work = vec![Complex32::default(); fft.spectrum_len()];
-        fft.inverse_columns_filtered(&fft.forward(&image), &filter, &mut work);
+        fft.inverse_columns_gained(&fft.forward(&image), |i| otf[i].conj(), &mut work);
         let mut crop = vec![0.0; 5 * 4];
         fft.inverse_rows_into(&mut work, 3..8, &mut crop, |row, out| out.copy_from_slice(&row[2..6]));
         for y in 0..5 {

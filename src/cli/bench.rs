@@ -206,7 +206,7 @@ fn cpu_timings(image: &Image, kernel: &unblur::psf::Kernel, args: &Args) -> Resu
     Ok(vec![
         median(runs, || {
             wall(|| {
-                for plane in &prepared.planes {
+                for plane in prepared.planes() {
                     let spectrum = prepared.fft.forward(plane);
                     std::hint::black_box(prepared.fft.inverse(&spectrum));
                 }

@@ -123,33 +123,38 @@ impl Layout {
         if !self.is_padded() {
             return plane.to_vec();
         }
-        let w = self.image_width;
-        // Half of each margin is exact mirror (see `pad_axis`).
-        let (rows, columns) = self.recipes();
+        let pad_row = self.row_padder();
         let mut out = vec![0.0f32; self.height * self.width];
-        let inside = self.left..self.left + w;
-        out.par_chunks_mut(self.width).zip(rows.par_iter()).for_each_init(
-            || vec![0.0f32; w],
-            |blended, (out_row, &(a, b, weight_a))| {
-                let row_a = &plane[a * w..(a + 1) * w];
-                // The image's own rows and columns are copies, not blends.
-                let source = if a == b {
-                    row_a
-                } else {
-                    let row_b = &plane[b * w..(b + 1) * w];
-                    for ((v, p), q) in blended.iter_mut().zip(row_a).zip(row_b) {
-                        *v = weight_a * p + (1.0 - weight_a) * q;
-                    }
-                    &blended[..]
-                };
-                out_row[inside.clone()].copy_from_slice(source);
-                for x in (0..inside.start).chain(inside.end..columns.len()) {
-                    let (a, b, weight_a) = columns[x];
-                    out_row[x] = weight_a * source[a] + (1.0 - weight_a) * source[b];
-                }
-            },
-        );
+        out.par_chunks_mut(self.width)
+            .enumerate()
+            .for_each(|(y, out_row)| pad_row(plane, y, out_row));
         out
+    }
+
+    /// `pad_row(plane, y, row)` writes row `y` of the padded domain: padding
+    /// a row at a time lets a transform take rows as they are made.
+    pub fn row_padder(&self) -> impl Fn(&[f32], usize, &mut [f32]) + Sync + '_ {
+        let (rows, columns) = self.recipes();
+        let (w, left) = (self.image_width, self.left);
+        move |plane, y, out_row| {
+            let inside = &mut out_row[left..left + w];
+            let (a, b, weight_a) = rows[y];
+            let row_a = &plane[a * w..(a + 1) * w];
+            // The image's own rows and columns are copies, not blends.
+            if a == b {
+                inside.copy_from_slice(row_a);
+            } else {
+                let row_b = &plane[b * w..(b + 1) * w];
+                for ((v, p), q) in inside.iter_mut().zip(row_a).zip(row_b) {
+                    *v = weight_a * p + (1.0 - weight_a) * q;
+                }
+            }
+            // Half of each margin is exact mirror (see `pad_axis`).
+            for x in (0..left).chain(left + w..columns.len()) {
+                let (a, b, weight_a) = columns[x];
+                out_row[x] = weight_a * out_row[left + a] + (1.0 - weight_a) * out_row[left + b];
+            }
+        }
     }
 
     /// Cuts the image's region out of a domain-sized plane.

@@ -29,10 +29,10 @@ pub fn richardson_lucy(
     let blur = ColumnFilter::new(fft, otf, |_, h| h);
     // Correlation with the kernel (h~) is conj(H).
     let adjoint = ColumnFilter::new(fft, otf, |_, h| h.conj());
-    let channels = prepared.planes.len();
+    let channels = prepared.planes().len();
     let mut spectrum = vec![Complex32::default(); fft.spectrum_len()];
     let mut estimates = Vec::with_capacity(channels);
-    for (c, plane) in prepared.planes.iter().enumerate() {
+    for (c, plane) in prepared.planes().iter().enumerate() {
         // Mutable only because the row pass hands its companion rows out so.
         let mut observed: Vec<f32> = plane.par_iter().map(|v| v.max(0.0)).collect();
         let mut estimate = observed.clone();

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use super::auto::SpectrumModel;
 use super::boundary::{Boundary, Layout};
 use super::{noise, operators};
-use crate::fft::{self, ColumnFilter, Complex32, Fft2d};
+use crate::fft::{self, Complex32, Fft2d};
 use crate::imaging::Image;
 use crate::psf::Kernel;
 
@@ -16,9 +16,10 @@ use crate::psf::Kernel;
 pub struct Prepared {
     pub layout: Layout,
     pub fft: Arc<Fft2d>,
-    /// Colour planes in the FFT domain (padded where the layout pads).
-    pub planes: Vec<Vec<f32>>,
     pub spectra: Vec<Vec<Complex32>>,
+    /// Colour planes in the FFT domain (padded where the layout pads), made
+    /// from the spectra on first use: Wiener and Tikhonov never need them.
+    planes: OnceLock<Vec<Vec<f32>>>,
     alpha: Option<Vec<f32>>,
     /// |D_x|^2 + |D_y|^2 per frequency, built on Tikhonov's first use so a
     /// slider drag does not recompute it.
@@ -31,16 +32,29 @@ impl Prepared {
     pub fn new(image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Self {
         let layout = Layout::for_deconvolution(boundary, image.height, image.width, kernel_height, kernel_width);
         let fft = fft::plan(layout.height, layout.width);
-        let planes: Vec<Vec<f32>> = image.planes.iter().map(|p| layout.pad(p)).collect();
-        let spectra = planes.iter().map(|p| fft.forward(p)).collect();
+        // Padded a row at a time inside the row pass: no padded plane is
+        // allocated, written and read back.
+        let pad_row = layout.row_padder();
+        let spectra = image
+            .planes
+            .iter()
+            .map(|plane| fft.forward_with(|y, row| pad_row(plane, y, row)))
+            .collect();
         Prepared {
             layout,
             fft,
-            planes,
             spectra,
+            planes: OnceLock::new(),
             alpha: image.alpha.clone(),
             gradient_energy: OnceLock::new(),
         }
+    }
+
+    /// The colour planes in the FFT domain (padded where the layout pads),
+    /// transformed back from the spectra on first use.
+    pub fn planes(&self) -> &[Vec<f32>] {
+        self.planes
+            .get_or_init(|| self.spectra.iter().map(|s| self.fft.inverse(s)).collect())
     }
 
     /// The kernel's OTF on this domain.
@@ -68,27 +82,29 @@ impl Prepared {
     /// and only the image's rows are transformed back, straight into the
     /// cropped result.
     fn filter(&self, otf: &[Complex32], regularizer: impl Fn(usize) -> f32 + Sync) -> Image {
-        let gains = ColumnFilter::new(&self.fft, otf, |i, h| {
+        let gain = |i: usize| {
+            let h = otf[i];
             let denominator = h.norm_sqr() + regularizer(i);
             if denominator > 0.0 {
                 h.conj() / denominator
             } else {
                 Complex32::default()
             }
-        });
+        };
         let layout = &self.layout;
+        let rows = layout.top..layout.top + layout.image_height;
+        let columns = layout.left..layout.left + layout.image_width;
         let mut work = vec![Complex32::default(); self.fft.spectrum_len()];
         let planes = self
             .spectra
             .iter()
             .map(|spectrum| {
-                self.fft.inverse_columns_filtered(spectrum, &gains, &mut work);
+                self.fft.inverse_columns_gained(spectrum, gain, &mut work);
                 let mut plane = vec![0.0; layout.image_height * layout.image_width];
-                let rows = layout.top..layout.top + layout.image_height;
-                let columns = layout.left..layout.left + layout.image_width;
-                self.fft.inverse_rows_into(&mut work, rows, &mut plane, |row, out| {
-                    out.copy_from_slice(&row[columns.clone()]);
-                });
+                self.fft
+                    .inverse_rows_into(&mut work, rows.clone(), &mut plane, |row, out| {
+                        out.copy_from_slice(&row[columns.clone()]);
+                    });
                 plane
             })
             .collect();
@@ -112,7 +128,7 @@ impl Prepared {
     /// automatic parameters are chosen.
     pub fn analyze(&self, otf: &[Complex32]) -> SpectrumModel {
         SpectrumModel::fit(&self.fft, &self.spectra, otf, || {
-            let planes: Vec<Vec<f32>> = self.planes.iter().map(|p| self.layout.crop(p)).collect();
+            let planes: Vec<Vec<f32>> = self.planes().iter().map(|p| self.layout.crop(p)).collect();
             noise::estimate_noise_sigma_planes(&planes, self.layout.image_height, self.layout.image_width)
         })
     }

@@ -32,7 +32,7 @@ pub fn total_variation(
     let fft = &prepared.fft;
     let (h, w) = (fft.height, fft.width);
     let n = h * w;
-    let channels = prepared.planes.len();
+    let channels = prepared.planes().len();
     let energy = operators::gradient_energy(fft);
     // conj(H) G per channel, fixed for the whole run.
     let data_terms: Vec<Vec<Complex32>> = prepared
@@ -40,7 +40,7 @@ pub fn total_variation(
         .iter()
         .map(|g| g.par_iter().zip(otf.par_iter()).map(|(g, h)| h.conj() * g).collect())
         .collect();
-    let mut estimate = prepared.planes.clone();
+    let mut estimate = prepared.planes().to_vec();
     let mut zx = vec![vec![0.0f32; n]; channels];
     let mut zy = vec![vec![0.0f32; n]; channels];
     for c in 0..channels {
