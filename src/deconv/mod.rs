@@ -235,17 +235,18 @@ pub fn deconvolve(
     progress: &dyn Progress,
 ) -> Result<(Image, Applied)> {
     let plan = Plan::new(image, kernel, settings, progress)?;
-    let (prepared, otf) = (&plan.prepared, &plan.otf);
+    let applied = plan.applied(settings.method);
     let value = plan.resolved.parameter.unwrap_or_default() as f32;
     let steps = plan.resolved.iterations.unwrap_or(1);
+    let (prepared, otf) = (plan.prepared, &plan.otf);
     let result = match settings.method {
-        Method::Wiener => prepared.wiener(otf, value),
-        Method::Tikhonov => prepared.tikhonov(otf, value),
-        Method::TotalVariation => total_variation(prepared, otf, value, steps, progress)?,
-        Method::RichardsonLucy => richardson_lucy(prepared, otf, steps, progress)?,
+        Method::Wiener => prepared.into_wiener(otf, value),
+        Method::Tikhonov => prepared.into_tikhonov(otf, value),
+        Method::TotalVariation => total_variation(&prepared, otf, value, steps, progress)?,
+        Method::RichardsonLucy => richardson_lucy(&prepared, otf, steps, progress)?,
     };
     progress.report("done", 1.0);
-    Ok((result, plan.applied(settings.method)))
+    Ok((result, applied))
 }
 
 /// TV weight from the noise level: `lambda = rate * sigma^2`.

@@ -77,43 +77,59 @@ impl Prepared {
         }
     }
 
-    /// Applies `F = conj(H) G / (|H|^2 + regularizer)` to every plane.
-    /// The gain is applied as the inverse column FFTs gather their input,
-    /// and only the image's rows are transformed back, straight into the
-    /// cropped result.
+    /// Applies `F = conj(H) G / (|H|^2 + regularizer)` to every plane,
+    /// keeping the spectra for the next parameter. The gain is applied as
+    /// the inverse column FFTs gather their input, and only the image's rows
+    /// are transformed back, straight into the cropped result.
     fn filter(&self, otf: &[Complex32], regularizer: impl Fn(usize) -> f32 + Sync) -> Image {
-        let gain = |i: usize| {
-            let h = otf[i];
-            let denominator = h.norm_sqr() + regularizer(i);
-            if denominator > 0.0 {
-                h.conj() / denominator
-            } else {
-                Complex32::default()
-            }
-        };
-        let layout = &self.layout;
-        let rows = layout.top..layout.top + layout.image_height;
-        let columns = layout.left..layout.left + layout.image_width;
+        let gain = regularized_inverse(otf, regularizer);
         let mut work = vec![Complex32::default(); self.fft.spectrum_len()];
         let planes = self
             .spectra
             .iter()
             .map(|spectrum| {
-                self.fft.inverse_columns_gained(spectrum, gain, &mut work);
-                let mut plane = vec![0.0; layout.image_height * layout.image_width];
-                self.fft
-                    .inverse_rows_into(&mut work, rows.clone(), &mut plane, |row, out| {
-                        out.copy_from_slice(&row[columns.clone()]);
-                    });
-                plane
+                self.fft.inverse_columns_gained(spectrum, &gain, &mut work);
+                self.crop_rows(&mut work)
             })
             .collect();
         self.finish_cropped(planes)
     }
 
+    /// [`Prepared::filter`] for a one-shot run: the spectra are used as
+    /// working memory, which saves a buffer and a pass over memory.
+    fn into_filtered(mut self, otf: &[Complex32], regularizer: impl Fn(usize) -> f32 + Sync) -> Image {
+        let gain = regularized_inverse(otf, regularizer);
+        let planes = std::mem::take(&mut self.spectra)
+            .into_iter()
+            .map(|mut spectrum| {
+                self.fft.inverse_columns_gained_in_place(&mut spectrum, &gain);
+                self.crop_rows(&mut spectrum)
+            })
+            .collect();
+        self.finish_cropped(planes)
+    }
+
+    /// The image's region of the plane whose spectrum has its columns
+    /// already transformed back (`rows_spectrum` is used as working memory).
+    fn crop_rows(&self, rows_spectrum: &mut [Complex32]) -> Vec<f32> {
+        let layout = &self.layout;
+        let mut plane = vec![0.0; layout.image_height * layout.image_width];
+        let columns = layout.left..layout.left + layout.image_width;
+        let rows = layout.top..layout.top + layout.image_height;
+        self.fft.inverse_rows_into(rows_spectrum, rows, &mut plane, |row, out| {
+            out.copy_from_slice(&row[columns.clone()]);
+        });
+        plane
+    }
+
     /// Wiener: `F = conj(H) G / (|H|^2 + nsr)`.
     pub fn wiener(&self, otf: &[Complex32], nsr: f32) -> Image {
         self.filter(otf, |_| nsr)
+    }
+
+    /// [`Prepared::wiener`] for a one-shot run, consuming the prepared image.
+    pub fn into_wiener(self, otf: &[Complex32], nsr: f32) -> Image {
+        self.into_filtered(otf, |_| nsr)
     }
 
     /// Tikhonov with a Laplacian regularizer: `F = conj(H) G / (|H|^2 + lambda |P|^2)`.
@@ -124,6 +140,12 @@ impl Prepared {
         self.filter(otf, |i| lambda * laplacian[i] * laplacian[i])
     }
 
+    /// [`Prepared::tikhonov`] for a one-shot run, consuming the prepared image.
+    pub fn into_tikhonov(self, otf: &[Complex32], lambda: f32) -> Image {
+        let laplacian = operators::gradient_energy(&self.fft);
+        self.into_filtered(otf, |i| lambda * laplacian[i] * laplacian[i])
+    }
+
     /// Measures the noise and models the signal's spectrum, from which the
     /// automatic parameters are chosen.
     pub fn analyze(&self, otf: &[Complex32]) -> SpectrumModel {
@@ -131,5 +153,22 @@ impl Prepared {
             let planes: Vec<Vec<f32>> = self.planes().iter().map(|p| self.layout.crop(p)).collect();
             noise::estimate_noise_sigma_planes(&planes, self.layout.image_height, self.layout.image_width)
         })
+    }
+}
+
+/// The gain `conj(H) / (|H|^2 + regularizer)` per frequency (zero where
+/// both vanish).
+fn regularized_inverse(
+    otf: &[Complex32],
+    regularizer: impl Fn(usize) -> f32 + Sync,
+) -> impl Fn(usize) -> Complex32 + Sync {
+    move |i| {
+        let h = otf[i];
+        let denominator = h.norm_sqr() + regularizer(i);
+        if denominator > 0.0 {
+            h.conj() / denominator
+        } else {
+            Complex32::default()
+        }
     }
 }
