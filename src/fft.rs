@@ -160,6 +160,18 @@ impl Fft2d {
         gather: bool,
         work: impl Fn(usize, &mut [Complex32], &mut [Complex32]) + Sync,
     ) {
+        self.for_column_blocks_loaded(spectrum, gather.then_some(|_: usize, v: Complex32| v), work);
+    }
+
+    /// [`Fft2d::for_column_blocks`] where the gathered value of spectrum
+    /// index `i` holding `v` is `load(i, v)`: applied as rows are read,
+    /// so a per-frequency factor is read row-wise, not down columns.
+    fn for_column_blocks_loaded(
+        &self,
+        spectrum: &mut [Complex32],
+        load: Option<impl Fn(usize, Complex32) -> Complex32 + Sync>,
+        work: impl Fn(usize, &mut [Complex32], &mut [Complex32]) + Sync,
+    ) {
         assert_eq!(spectrum.len(), self.spectrum_len());
         let (rows, columns) = (self.height, self.columns);
         let shared = SharedSpectrum(spectrum.as_mut_ptr());
@@ -182,12 +194,13 @@ impl Fft2d {
                 let base = shared;
                 // SAFETY: block `block` reads and writes only columns
                 // first..first + count of each row, inside the spectrum.
-                if gather {
+                if let Some(load) = &load {
                     unsafe {
                         for r in 0..rows {
-                            let row = base.0.add(r * columns + first);
+                            let start = r * columns + first;
+                            let row = base.0.add(start);
                             for c in 0..count {
-                                *local.get_unchecked_mut(c * rows + r) = *row.add(c);
+                                *local.get_unchecked_mut(c * rows + r) = load(start + c, *row.add(c));
                             }
                         }
                     }
@@ -298,13 +311,8 @@ impl Fft2d {
         spectrum: &mut [Complex32],
         gain: impl Fn(usize) -> Complex32 + Sync,
     ) {
-        let (rows, columns) = (self.height, self.columns);
-        self.for_column_blocks(spectrum, true, |first, local, scratch| {
-            for (c, column) in local.chunks_exact_mut(rows).enumerate() {
-                for (r, value) in column.iter_mut().enumerate() {
-                    *value *= gain(r * columns + first + c);
-                }
-            }
+        let load = Some(|i: usize, value: Complex32| value * gain(i));
+        self.for_column_blocks_loaded(spectrum, load, |_, local, scratch| {
             self.column_inverse.process_with_scratch(local, scratch);
         });
     }
