@@ -50,6 +50,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         iterations: args.iters,
         size: args.size,
         seed: args.seed,
+        // A valid stand-in until the adapter probe below sets the default.
         width: args.width.unwrap_or(128),
         backend: args.backend.into(),
         preview_every: 0,
