@@ -51,12 +51,13 @@ pub fn deconvolve(
     backend: Backend,
     progress: &dyn Progress,
 ) -> Result<(Image, Applied, Used)> {
-    // Bad input fails before any GPU is touched.
-    deconv::validate(image, kernel, settings)?;
     if backend == Backend::Cpu {
+        // Validates as it goes (the NaN check rides on its first pass).
         let (result, applied) = deconv::deconvolve(image, kernel, settings, progress)?;
         return Ok((result, applied, Used::Cpu));
     }
+    // Bad input fails before any GPU is touched.
+    deconv::validate(image, kernel, settings)?;
     let context = match GpuContext::new_headless() {
         Ok(ctx) if backend == Backend::Auto && ctx.is_software() => {
             let reason = format!("{} is a software adapter", ctx.adapter.name);
@@ -105,9 +106,12 @@ pub fn on_gpu(
     }
     // The CPU plan chooses the automatic parameters (one FFT per channel).
     let plan = Plan::new(image, kernel, settings, progress)?;
-    let (layout, resolved) = (plan.prepared.layout, &plan.resolved);
     let applied = plan.applied(settings.method);
-    drop(plan.prepared);
+    let Plan { staged, resolved, .. } = plan;
+    let layout = staged.layout;
+    // Only its parameters are needed from here: free the CPU planes.
+    drop(staged);
+    let resolved = &resolved;
     let is_tv = settings.method == Method::TotalVariation;
     let fits = GpuDeconvolver::largest_binding_bytes(&layout, image.channels(), is_tv) <= max_binding_bytes;
     let result = if fits {

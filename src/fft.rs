@@ -160,18 +160,6 @@ impl Fft2d {
         gather: bool,
         work: impl Fn(usize, &mut [Complex32], &mut [Complex32]) + Sync,
     ) {
-        self.for_column_blocks_loaded(spectrum, gather.then_some(|_: usize, v: Complex32| v), work);
-    }
-
-    /// [`Fft2d::for_column_blocks`] where the gathered value of spectrum
-    /// index `i` holding `v` is `load(i, v)`: applied as rows are read,
-    /// so a per-frequency factor is read row-wise, not down columns.
-    fn for_column_blocks_loaded(
-        &self,
-        spectrum: &mut [Complex32],
-        load: Option<impl Fn(usize, Complex32) -> Complex32 + Sync>,
-        work: impl Fn(usize, &mut [Complex32], &mut [Complex32]) + Sync,
-    ) {
         assert_eq!(spectrum.len(), self.spectrum_len());
         let (rows, columns) = (self.height, self.columns);
         let shared = SharedSpectrum(spectrum.as_mut_ptr());
@@ -194,13 +182,12 @@ impl Fft2d {
                 let base = shared;
                 // SAFETY: block `block` reads and writes only columns
                 // first..first + count of each row, inside the spectrum.
-                if let Some(load) = &load {
+                if gather {
                     unsafe {
                         for r in 0..rows {
-                            let start = r * columns + first;
-                            let row = base.0.add(start);
+                            let row = base.0.add(r * columns + first);
                             for c in 0..count {
-                                *local.get_unchecked_mut(c * rows + r) = load(start + c, *row.add(c));
+                                *local.get_unchecked_mut(c * rows + r) = *row.add(c);
                             }
                         }
                     }
@@ -211,6 +198,176 @@ impl Fft2d {
                         let row = base.0.add(r * columns + first);
                         for c in 0..count {
                             *row.add(c) = *local.get_unchecked(c * rows + r);
+                        }
+                    }
+                }
+            },
+        );
+    }
+
+    /// Forward column FFTs of a spectrum whose rows alone are transformed,
+    /// in place: the second half of a forward transform.
+    pub fn forward_columns(&self, rows_spectrum: &mut [Complex32]) {
+        self.transform_columns(rows_spectrum, &self.column_forward);
+    }
+
+    /// The row half of the forward transform of an image that is zero
+    /// except for the given (row index, row) pairs: their row spectra.
+    pub fn forward_rows_sparse(&self, rows: &[(usize, Vec<f32>)]) -> SparseRows {
+        let mut input = self.row_forward.make_input_vec();
+        let mut scratch = self.row_forward.make_scratch_vec();
+        let rows = rows
+            .iter()
+            .map(|(y, row)| {
+                input.copy_from_slice(row);
+                let mut out = self.row_forward.make_output_vec();
+                let _ = self
+                    .row_forward
+                    .process_with_scratch(&mut input, &mut out, &mut scratch);
+                (*y, out)
+            })
+            .collect();
+        SparseRows { rows }
+    }
+
+    /// Values of the 2D spectrum of an image whose rows alone are
+    /// transformed, on a grid: in each column `kx`, the rows `kx % stride`,
+    /// then every `stride`-th (`stride` divides the height), column by
+    /// column. Only the samples are kept (no full spectrum is stored).
+    ///
+    /// With `N = stride * L` rows, the samples of a column `x` at rows
+    /// `o + m * stride` are the `L`-point FFT of the column folded onto
+    /// itself, `y[n] = sum_q x[n + q L] w^((n + q L) o)` with
+    /// `w = exp(-2 pi i / N)`: a pass over the column and a short FFT.
+    pub fn sample_columns(&self, rows_spectrum: &[Complex32], stride: usize) -> Vec<Complex32> {
+        assert_eq!(rows_spectrum.len(), self.spectrum_len());
+        let (rows, columns) = (self.height, self.columns);
+        let fold = Fold::new(rows, stride);
+        let short = fold.short;
+        let mut samples = vec![Complex32::default(); columns * short];
+        samples.par_chunks_mut(COLUMN_BLOCK * short).enumerate().for_each_init(
+            || {
+                (
+                    vec![Complex32::default(); rows * COLUMN_BLOCK],
+                    vec![Complex32::default(); fold.fft.get_inplace_scratch_len()],
+                )
+            },
+            |(local, scratch), (block, out)| {
+                let first = block * COLUMN_BLOCK;
+                let count = out.len() / short;
+                let local = &mut local[..rows * count];
+                for (r, row) in rows_spectrum.chunks_exact(columns).enumerate() {
+                    for (c, value) in row[first..first + count].iter().enumerate() {
+                        // SAFETY: c < count and r < rows, and `local` holds
+                        // count columns of `rows` values.
+                        unsafe { *local.get_unchecked_mut(c * rows + r) = *value };
+                    }
+                }
+                for (c, (column, folded)) in local.chunks_exact(rows).zip(out.chunks_exact_mut(short)).enumerate() {
+                    let offset = (first + c) % stride;
+                    // k = (n * offset) mod N, stepped without a division.
+                    let mut k = 0;
+                    for part in column.chunks_exact(short) {
+                        for (sum, value) in folded.iter_mut().zip(part) {
+                            *sum += value * fold.twiddles[k];
+                            k += offset;
+                            if k >= rows {
+                                k -= rows;
+                            }
+                        }
+                    }
+                }
+                fold.fft.process_with_scratch(out, scratch);
+            },
+        );
+        samples
+    }
+
+    /// [`Fft2d::sample_columns`] for an image given by its sparse rows: only
+    /// they are folded, so no column is gathered.
+    pub fn sample_sparse_columns(&self, sparse: &SparseRows, stride: usize) -> Vec<Complex32> {
+        let rows = self.height;
+        let fold = Fold::new(rows, stride);
+        let mut samples = vec![Complex32::default(); self.columns * fold.short];
+        samples.par_chunks_mut(fold.short).enumerate().for_each_init(
+            || vec![Complex32::default(); fold.fft.get_inplace_scratch_len()],
+            |scratch, (kx, folded)| {
+                let offset = kx % stride;
+                for (y, row) in &sparse.rows {
+                    folded[y % fold.short] += row[kx] * fold.twiddles[(y * offset) % rows];
+                }
+                fold.fft.process_with_scratch(folded, scratch);
+            },
+        );
+        samples
+    }
+
+    /// A 2D filter applied to row-transformed spectra in one pass over
+    /// their columns: per block of columns, the kernel's transfer function
+    /// `H` is made from its sparse rows, each spectrum's block is gathered,
+    /// transformed, multiplied by `gain(ky, kx, H)`, transformed back and
+    /// scattered in place. With the row passes before and after, this is
+    /// the whole filtered round trip, and no full spectrum or transfer
+    /// function is ever stored.
+    pub fn filter_columns_fused(
+        &self,
+        spectra: &mut [Vec<Complex32>],
+        kernel: &SparseRows,
+        gain: impl Fn(usize, usize, Complex32) -> Complex32 + Sync,
+    ) {
+        let (rows, columns) = (self.height, self.columns);
+        let shared: Vec<SharedSpectrum> = spectra
+            .iter_mut()
+            .map(|s| {
+                assert_eq!(s.len(), self.spectrum_len());
+                SharedSpectrum(s.as_mut_ptr())
+            })
+            .collect();
+        let blocks = columns.div_ceil(COLUMN_BLOCK);
+        let scratch_len = self
+            .column_forward
+            .get_inplace_scratch_len()
+            .max(self.column_inverse.get_inplace_scratch_len());
+        (0..blocks).into_par_iter().for_each_init(
+            || {
+                (
+                    vec![Complex32::default(); rows * COLUMN_BLOCK],
+                    vec![Complex32::default(); rows * COLUMN_BLOCK],
+                    vec![Complex32::default(); scratch_len],
+                )
+            },
+            |(gains, local, scratch), block| {
+                let first = block * COLUMN_BLOCK;
+                let count = COLUMN_BLOCK.min(columns - first);
+                let (gains, local) = (&mut gains[..rows * count], &mut local[..rows * count]);
+                gains.fill(Complex32::default());
+                kernel.fill_block(first, rows, gains);
+                self.column_forward.process_with_scratch(gains, scratch);
+                for (c, column) in gains.chunks_exact_mut(rows).enumerate() {
+                    for (ky, h) in column.iter_mut().enumerate() {
+                        *h = gain(ky, first + c, *h);
+                    }
+                }
+                for base in &shared {
+                    // SAFETY: this block reads and writes only columns
+                    // first..first + count of each row, inside the spectrum.
+                    unsafe {
+                        for r in 0..rows {
+                            let row = base.0.add(r * columns + first);
+                            for c in 0..count {
+                                *local.get_unchecked_mut(c * rows + r) = *row.add(c);
+                            }
+                        }
+                    }
+                    self.column_forward.process_with_scratch(local, scratch);
+                    local.iter_mut().zip(gains.iter()).for_each(|(v, g)| *v *= g);
+                    self.column_inverse.process_with_scratch(local, scratch);
+                    unsafe {
+                        for r in 0..rows {
+                            let row = base.0.add(r * columns + first);
+                            for c in 0..count {
+                                *row.add(c) = *local.get_unchecked(c * rows + r);
+                            }
                         }
                     }
                 }
@@ -303,20 +460,6 @@ impl Fft2d {
         });
     }
 
-    /// [`Fft2d::inverse_columns_gained`] in place, for a spectrum that is
-    /// not needed after: a block is written back to the lines it was just
-    /// read from, still in cache, instead of to a second buffer.
-    pub fn inverse_columns_gained_in_place(
-        &self,
-        spectrum: &mut [Complex32],
-        gain: impl Fn(usize) -> Complex32 + Sync,
-    ) {
-        let load = Some(|i: usize, value: Complex32| value * gain(i));
-        self.for_column_blocks_loaded(spectrum, load, |_, local, scratch| {
-            self.column_inverse.process_with_scratch(local, scratch);
-        });
-    }
-
     /// Row half of the inverse transform, then `visit(row, plane row)` on
     /// each real row (normalized), then the row half of the forward
     /// transform of what `visit` left in the row. `plane` is a companion
@@ -383,6 +526,36 @@ impl Fft2d {
     }
 }
 
+/// What [`Fft2d::sample_columns`] needs to fold columns of `rows` values
+/// onto `short = rows / stride` of them and transform those.
+struct Fold {
+    short: usize,
+    fft: Arc<dyn Fft<f32>>,
+    /// `exp(-2 pi i k / rows)` for k < rows, computed in f64.
+    twiddles: Vec<Complex32>,
+}
+
+impl Fold {
+    fn new(rows: usize, stride: usize) -> Self {
+        assert!(
+            stride > 0 && rows.is_multiple_of(stride),
+            "the stride must divide the height"
+        );
+        let short = rows / stride;
+        let twiddles = (0..rows)
+            .map(|k| {
+                let angle = -std::f64::consts::TAU * k as f64 / rows as f64;
+                Complex32::new(angle.cos() as f32, angle.sin() as f32)
+            })
+            .collect();
+        Fold {
+            short,
+            fft: FftPlanner::new().plan_fft_forward(short),
+            twiddles,
+        }
+    }
+}
+
 /// A real signal's DC (and, for even lengths, Nyquist) bins are real: drop
 /// the rounding residue the inverse real FFT would reject.
 #[inline]
@@ -391,6 +564,25 @@ fn clear_real_bins(row: &mut [Complex32], even: bool) {
     if even {
         let last = row.len() - 1;
         row[last].im = 0.0;
+    }
+}
+
+/// The row spectra of an image that is zero outside a few rows (a placed
+/// kernel), with their row indices: [`Fft2d::forward_rows_sparse`].
+pub struct SparseRows {
+    rows: Vec<(usize, Vec<Complex32>)>,
+}
+
+impl SparseRows {
+    /// Writes the columns from `first` on of the rows into a zeroed
+    /// column-major block of `height`-long columns.
+    fn fill_block(&self, first: usize, height: usize, block: &mut [Complex32]) {
+        let count = block.len() / height;
+        for (y, row) in &self.rows {
+            for (c, value) in row[first..first + count].iter().enumerate() {
+                block[c * height + y] = *value;
+            }
+        }
     }
 }
 
@@ -562,18 +754,51 @@ mod tests {
         // Filtered inverse of a full spectrum, cropped rows and columns.
         let mut work = vec![Complex32::default(); fft.spectrum_len()];
         fft.inverse_columns_gained(&fft.forward(&image), |i| otf[i].conj(), &mut work);
-        let mut in_place = fft.forward(&image);
-        fft.inverse_columns_gained_in_place(&mut in_place, |i| otf[i].conj());
-        for mut rows_spectrum in [work, in_place] {
-            let mut crop = vec![0.0; 5 * 4];
-            fft.inverse_rows_into(&mut rows_spectrum, 3..8, &mut crop, |row, out| {
-                out.copy_from_slice(&row[2..6])
-            });
-            for y in 0..5 {
-                for x in 0..4 {
-                    assert!((crop[y * 4 + x] - want[(y + 3) * w + x + 2]).abs() < 1e-4);
-                }
+        let mut crop = vec![0.0; 5 * 4];
+        fft.inverse_rows_into(&mut work, 3..8, &mut crop, |row, out| out.copy_from_slice(&row[2..6]));
+        for y in 0..5 {
+            for x in 0..4 {
+                assert!((crop[y * 4 + x] - want[(y + 3) * w + x + 2]).abs() < 1e-4);
             }
+        }
+        // The fused one-pass filter from row-transformed planes and the
+        // kernel's sparse rows (here rows 0, 4 and 11 of the plane).
+        let sparse: Vec<(usize, Vec<f32>)> = [0, 4, 11].iter().map(|&y| (y, seeded(w, y as u64 + 3))).collect();
+        let mut placed = vec![0.0; h * w];
+        for (y, row) in &sparse {
+            placed[y * w..(y + 1) * w].copy_from_slice(row);
+        }
+        let sparse_otf = fft.forward(&placed);
+        let mut product = fft.forward(&image);
+        product.iter_mut().zip(&sparse_otf).for_each(|(p, k)| *p *= k.conj());
+        let want_sparse = fft.inverse(&product);
+        let kernel_rows = fft.forward_rows_sparse(&sparse);
+        let mut fused = vec![vec![Complex32::default(); fft.spectrum_len()]; 2];
+        for rows in &mut fused {
+            fft.forward_rows(&image, rows);
+        }
+        fft.filter_columns_fused(&mut fused, &kernel_rows, |_, _, h| h.conj());
+        for rows in &mut fused {
+            let mut got = vec![0.0; h * w];
+            fft.inverse_rows_into(rows, 0..h, &mut got, |row, out| out.copy_from_slice(row));
+            assert!(got.iter().zip(&want_sparse).all(|(a, b)| (a - b).abs() < 1e-4));
+        }
+
+        // Samples of the 2D spectrum from row-transformed planes, sparse
+        // rows or dense, match the full transform's.
+        let mut image_rows = vec![Complex32::default(); fft.spectrum_len()];
+        fft.forward_rows(&image, &mut image_rows);
+        let full = fft.forward(&image);
+        let columns = fft.columns;
+        let positions: Vec<usize> = (0..columns)
+            .flat_map(|kx| (kx % 3..h).step_by(3).map(move |ky| ky * columns + kx))
+            .collect();
+        let picked = fft.sample_columns(&image_rows, 3);
+        let picked_kernel = fft.sample_sparse_columns(&kernel_rows, 3);
+        assert_eq!(picked.len(), positions.len());
+        for (j, &i) in positions.iter().enumerate() {
+            assert!((picked[j] - full[i]).norm() < 1e-4);
+            assert!((picked_kernel[j] - sparse_otf[i]).norm() < 1e-4);
         }
 
         // A round trip through the rows that squares each sample.

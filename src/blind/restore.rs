@@ -42,8 +42,9 @@ pub fn deblur(
         .unwrap_or_else(|| deconv::auto_tv_lambda(plan.noise_sigma))
         * TV_WEIGHT_FACTOR;
     let iterations = plan.resolved.iterations.unwrap_or(deconv::TV_ITERATIONS);
-    let result = deconv::total_variation(&plan.prepared, &plan.otf, lambda as f32, iterations, progress)?;
     let mut applied = plan.applied(Method::TotalVariation);
     applied.parameter = Some(lambda);
+    let (prepared, otf) = plan.into_prepared(kernel);
+    let result = deconv::total_variation(&prepared, &otf, lambda as f32, iterations, progress)?;
     Ok((result, applied))
 }

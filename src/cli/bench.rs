@@ -42,26 +42,6 @@ pub enum Engines {
     Both,
 }
 
-/// A deterministic test photo: smooth shading, edges and fine texture.
-fn synthetic_image(width: usize, height: usize) -> Image {
-    let plane = |phase: f32| {
-        (0..width * height)
-            .map(|i| {
-                let (x, y) = ((i % width) as f32, (i / width) as f32);
-                let shading = 0.5 + 0.3 * ((x * 0.003 + phase).sin() * (y * 0.004).cos());
-                let edges = if ((x / 97.0) as i32 + (y / 61.0) as i32) % 2 == 0 {
-                    0.1
-                } else {
-                    -0.1
-                };
-                let texture = 0.05 * ((x * 0.9 + y * 0.7 + phase).sin());
-                (shading + edges + texture).clamp(0.0, 1.0)
-            })
-            .collect()
-    };
-    Image::from_planes(width, height, vec![plane(0.0), plane(1.0), plane(2.0)])
-}
-
 /// 4:3 dimensions for `megapixels` (3 gives 2048x1536).
 fn dimensions(megapixels: f64) -> (usize, usize) {
     let height = ((megapixels * 1e6 * 3.0 / 4.0).sqrt() / 16.0).round() as usize * 16;
@@ -145,7 +125,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     println!("\n| image | step | CPU ms | GPU ms |\n|---|---|---:|---:|");
     for &megapixels in &args.sizes {
         let (width, height) = dimensions(megapixels);
-        let image = synthetic_image(width, height);
+        let image = unblur::imaging::synthetic(width, height);
         let label = format!("{width}x{height} RGB");
         let cpu_rows = if args.backend == Engines::Gpu {
             None

@@ -8,7 +8,7 @@ use super::MIN_NOISE_SIGMA;
 use crate::fft::{Complex32, Fft2d};
 
 /// Frequencies sampled: a few tens of thousands are plenty, so large images
-/// are subsampled.
+/// are subsampled (see [`SampleGrid`]).
 const MODEL_SAMPLES: usize = 60_000;
 /// Frequencies where the blur passes at least this much power fit the law.
 const FIT_MIN_GAIN: f64 = 0.25;
@@ -53,15 +53,17 @@ pub struct SpectrumModel {
 }
 
 impl SpectrumModel {
-    /// Fits the model to image spectra and the OTF; `wavelet_noise` is the
-    /// fallback noise estimate where too little of the spectrum is blurred away.
+    /// Fits the model to the image's and the OTF's values on `grid`;
+    /// `wavelet_noise` is the fallback noise estimate where too little of the
+    /// spectrum is blurred away.
     pub fn fit(
         fft: &Fft2d,
-        spectra: &[Vec<Complex32>],
+        grid: &SampleGrid,
+        channels: &[Vec<Complex32>],
         otf: &[Complex32],
         wavelet_noise: impl FnOnce() -> f64,
     ) -> Self {
-        let mut samples = observe(fft, spectra, otf);
+        let mut samples = observe(fft, grid, channels, otf);
         let noise_sigma = spectral_noise_variance(&samples)
             .map_or_else(wavelet_noise, f64::sqrt)
             .max(MIN_NOISE_SIGMA);
@@ -101,14 +103,14 @@ impl SpectrumModel {
                 chunk
                     .iter()
                     .map(|s| {
-                        let signal = s.signal;
                         let reg = weight * shape(s);
                         let denominator = s.gain + reg;
                         if denominator <= 0.0 {
-                            return signal;
+                            return s.signal;
                         }
-                        let bias = reg / denominator;
-                        bias * bias * signal + s.gain * noise_variance / (denominator * denominator)
+                        // One division: (bias^2 S + |H|^2 sigma^2) / d^2.
+                        let inverse = 1.0 / denominator;
+                        (reg * reg * s.signal + s.gain * noise_variance) * inverse * inverse
                     })
                     .sum::<f64>()
             })
@@ -149,26 +151,59 @@ impl SpectrumModel {
     }
 }
 
-/// Samples the spectrum (DC left out) with a stride that has no factor 2, 3,
-/// 5 or 7, so it never lines up with rows whose lengths are fast FFT sizes.
-fn observe(fft: &Fft2d, spectra: &[Vec<Complex32>], otf: &[Complex32]) -> Vec<Sample> {
-    let pixels = (fft.height * fft.width) as f64;
-    let channels = spectra.len() as f64;
-    let mut stride = (fft.spectrum_len() / MODEL_SAMPLES).max(1);
-    while stride > 1 && [2, 3, 5, 7].iter().any(|p| stride.is_multiple_of(*p)) {
-        stride += 1;
+/// Which frequencies the model samples: in every column `kx`, the rows
+/// `ky = kx mod row_stride` and every `row_stride`-th after, so that the
+/// columns together meet every row (`row_stride` divides the height, which
+/// lets [`Fft2d::sample_columns`] take a column's samples with one short
+/// FFT). Every column is sampled: a subset of the columns moved the fitted
+/// law enough to change the automatic weights up to 5x, and Wiener's
+/// results up to 1.5 dB, on the textured shared cases.
+pub struct SampleGrid {
+    pub row_stride: usize,
+}
+
+impl SampleGrid {
+    pub fn new(fft: &Fft2d) -> Self {
+        let wanted = fft.spectrum_len().div_ceil(MODEL_SAMPLES).max(1);
+        let row_stride = (wanted..=fft.height)
+            .find(|s| fft.height.is_multiple_of(*s))
+            .unwrap_or(fft.height);
+        SampleGrid { row_stride }
     }
+
+    /// The sampled rows of column `kx`.
+    fn rows(&self, kx: usize, height: usize) -> impl Iterator<Item = usize> + use<> {
+        (kx % self.row_stride..height).step_by(self.row_stride)
+    }
+
+    /// The grid's values read from a full spectrum, column by column.
+    pub fn read(&self, fft: &Fft2d, spectrum: &[Complex32]) -> Vec<Complex32> {
+        (0..fft.columns)
+            .flat_map(|kx| self.rows(kx, fft.height).map(move |ky| spectrum[fft.frequency(ky, kx)]))
+            .collect()
+    }
+}
+
+/// The grid's samples (DC left out), from each channel's and the OTF's
+/// values on the grid, column by column.
+fn observe(fft: &Fft2d, grid: &SampleGrid, channels: &[Vec<Complex32>], otf: &[Complex32]) -> Vec<Sample> {
+    let pixels = (fft.height * fft.width) as f64;
+    let count = channels.len() as f64;
     let tau = std::f64::consts::TAU;
-    (0..fft.spectrum_len().div_ceil(stride))
-        .into_par_iter()
-        .map(|k| k * stride)
-        .filter_map(|i| {
-            let (ky, kx) = fft.coordinates(i);
-            let fy = ky.min(fft.height - ky) as f64 / fft.height as f64;
+    let height = fft.height;
+    let positions: Vec<(usize, usize)> = (0..fft.columns)
+        .flat_map(|kx| grid.rows(kx, height).map(move |ky| (ky, kx)))
+        .collect();
+    assert_eq!(positions.len(), otf.len(), "grid values must match the grid");
+    positions
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, &(ky, kx))| {
+            let fy = ky.min(height - ky) as f64 / height as f64;
             let fx = kx as f64 / fft.width as f64;
             let radius = (fx * fx + fy * fy).sqrt();
             (radius > 0.0).then(|| {
-                let power = spectra.iter().map(|s| s[i].norm_sqr() as f64).sum::<f64>() / (channels * pixels);
+                let power = channels.iter().map(|s| s[i].norm_sqr() as f64).sum::<f64>() / (count * pixels);
                 let laplacian = 4.0 - 2.0 * (tau * fx).cos() - 2.0 * (tau * fy).cos();
                 Sample {
                     gain: otf[i].norm_sqr() as f64,

@@ -16,9 +16,9 @@ use std::str::FromStr;
 pub use auto::SpectrumModel;
 pub use boundary::{Boundary, Layout, looks_periodic};
 pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
-pub use operators::{gradient, gradient_adjoint, gradient_energy, otf, place_kernel};
+pub use operators::{gradient, gradient_adjoint, gradient_energy, otf, otf_rows, place_kernel};
 pub use rl::richardson_lucy;
-pub use spectral::Prepared;
+pub use spectral::{Prepared, RowTransformed};
 pub use tv::{total_variation, tv_penalty};
 
 use rayon::prelude::*;
@@ -183,34 +183,41 @@ pub fn resolve_boundary(image: &Image, boundary: Boundary) -> Boundary {
     }
 }
 
-/// A deconvolution ready to run: the image prepared on the CPU, the OTF,
-/// the spectrum model and the parameters chosen from it. The CPU path runs
-/// it; the GPU path takes its parameters, so both solve the same problem.
+/// A deconvolution ready to run: the image's rows transformed on the CPU,
+/// the kernel's, the spectrum model and the parameters chosen from it. The
+/// CPU path runs it; the GPU path takes its parameters, so both solve the
+/// same problem.
 pub struct Plan {
-    pub prepared: Prepared,
-    pub otf: Vec<crate::fft::Complex32>,
+    pub staged: RowTransformed,
+    pub kernel_rows: crate::fft::SparseRows,
     pub resolved: Resolved,
     pub boundary: Boundary,
     pub noise_sigma: f64,
 }
 
 impl Plan {
-    /// Validates, resolves the boundary, prepares and chooses parameters.
+    /// Validates, resolves the boundary, transforms the rows and chooses
+    /// parameters (the model needs only a few columns transformed).
     pub fn new(image: &Image, kernel: &Kernel, settings: &Settings, progress: &dyn Progress) -> Result<Self> {
-        validate(image, kernel, settings)?;
+        check_kernel_fits(image, kernel)?;
+        validate_settings(settings)?;
         let boundary = resolve_boundary(image, settings.boundary);
         progress.step("preparing", 0.0)?;
-        let prepared = Prepared::new(image, boundary, kernel.height, kernel.width);
-        let otf = prepared.otf(kernel);
-        let mut model = prepared.analyze(&otf);
+        // The row pass checks the samples for NaN as it reads them.
+        let staged = RowTransformed::new(image, boundary, kernel.height, kernel.width);
+        if !staged.all_finite {
+            return Err(non_finite_image());
+        }
+        let kernel_rows = staged.kernel_rows(kernel);
+        let mut model = staged.analyze(&kernel_rows, &image.planes);
         if let Some(floor) = settings.noise_floor {
             model.raise_noise(floor);
         }
         Ok(Plan {
             resolved: resolve_parameters(settings, &model),
             noise_sigma: model.noise_sigma,
-            prepared,
-            otf,
+            staged,
+            kernel_rows,
             boundary,
         })
     }
@@ -225,6 +232,13 @@ impl Plan {
             noise_sigma: self.noise_sigma,
         }
     }
+
+    /// The full spectra and the OTF, for the iterative methods.
+    pub fn into_prepared(self, kernel: &Kernel) -> (Prepared, Vec<crate::fft::Complex32>) {
+        let prepared = self.staged.into_prepared();
+        let otf = prepared.otf(kernel);
+        (prepared, otf)
+    }
 }
 
 /// Deconvolves `image` (linear light) by `kernel` on the CPU.
@@ -238,12 +252,17 @@ pub fn deconvolve(
     let applied = plan.applied(settings.method);
     let value = plan.resolved.parameter.unwrap_or_default() as f32;
     let steps = plan.resolved.iterations.unwrap_or(1);
-    let (prepared, otf) = (plan.prepared, &plan.otf);
     let result = match settings.method {
-        Method::Wiener => prepared.into_wiener(otf, value),
-        Method::Tikhonov => prepared.into_tikhonov(otf, value),
-        Method::TotalVariation => total_variation(&prepared, otf, value, steps, progress)?,
-        Method::RichardsonLucy => richardson_lucy(&prepared, otf, steps, progress)?,
+        Method::Wiener => plan.staged.into_wiener(&plan.kernel_rows, value),
+        Method::Tikhonov => plan.staged.into_tikhonov(&plan.kernel_rows, value),
+        Method::TotalVariation => {
+            let (prepared, otf) = plan.into_prepared(kernel);
+            total_variation(&prepared, &otf, value, steps, progress)?
+        }
+        Method::RichardsonLucy => {
+            let (prepared, otf) = plan.into_prepared(kernel);
+            richardson_lucy(&prepared, &otf, steps, progress)?
+        }
     };
     progress.report("done", 1.0);
     Ok((result, applied))
@@ -264,18 +283,21 @@ pub fn auto_rl_iterations(noise_sigma: f64) -> usize {
 /// non-finite values non-zero; 32 independent sums let the loop vectorize
 /// instead of waiting on one running sum.
 fn all_finite(plane: &[f32]) -> bool {
+    plane.par_chunks(1 << 16).all(finite_samples)
+}
+
+/// [`all_finite`] on one thread, for a row already in cache.
+pub(crate) fn finite_samples(values: &[f32]) -> bool {
     const LANES: usize = 32;
-    plane.par_chunks(1 << 16).all(|chunk| {
-        let mut sums = [0.0f32; LANES];
-        let lanes = chunk.chunks_exact(LANES);
-        let rest = lanes.remainder().iter().fold(0.0f32, |acc, v| acc + v * 0.0);
-        for lane in lanes {
-            for (s, v) in sums.iter_mut().zip(lane) {
-                *s += v * 0.0;
-            }
+    let mut sums = [0.0f32; LANES];
+    let lanes = values.chunks_exact(LANES);
+    let rest = lanes.remainder().iter().fold(0.0f32, |acc, v| acc + v * 0.0);
+    for lane in lanes {
+        for (s, v) in sums.iter_mut().zip(lane) {
+            *s += v * 0.0;
         }
-        rest == 0.0 && sums.iter().all(|s| *s == 0.0)
-    })
+    }
+    rest == 0.0 && sums.iter().all(|s| *s == 0.0)
 }
 
 /// Checks sizes, values and parameters before any work.
@@ -299,9 +321,13 @@ pub fn check_kernel_fits(image: &Image, kernel: &Kernel) -> Result<()> {
 /// Every sample must be a number (one pass over the image).
 pub fn check_finite(image: &Image) -> Result<()> {
     if image.planes.iter().any(|p| !all_finite(p)) {
-        return Err(Error::bad_parameter("image holds NaN or infinite values"));
+        return Err(non_finite_image());
     }
     Ok(())
+}
+
+fn non_finite_image() -> Error {
+    Error::bad_parameter("image holds NaN or infinite values")
 }
 
 /// Parameters must be positive and iterations in range.

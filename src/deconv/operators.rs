@@ -3,7 +3,7 @@
 
 use std::f32::consts::TAU;
 
-use crate::fft::{Complex32, Fft2d};
+use crate::fft::{Complex32, Fft2d, SparseRows};
 use crate::psf::Kernel;
 
 /// The kernel placed on a `height x width` periodic domain with its centre at
@@ -41,18 +41,34 @@ pub fn otf(kernel: &Kernel, fft: &Fft2d) -> Vec<Complex32> {
     fft.forward_sparse_rows(&placed_rows(kernel, fft.height, fft.width))
 }
 
+/// The OTF's row half: the placed kernel's rows, transformed (the one-shot
+/// filters finish its columns block by block).
+pub fn otf_rows(kernel: &Kernel, fft: &Fft2d) -> SparseRows {
+    fft.forward_rows_sparse(&placed_rows(kernel, fft.height, fft.width))
+}
+
 /// |D_x|^2 + |D_y|^2 per stored frequency, for forward differences: the
 /// symbol of the negative 5-point Laplacian.
 pub fn gradient_energy(fft: &Fft2d) -> Vec<f32> {
+    let (ex, ey) = gradient_energy_axes(fft);
     let mut out = vec![0.0; fft.spectrum_len()];
-    for kx in 0..fft.columns {
-        let ex = 2.0 - 2.0 * (TAU * kx as f32 / fft.width as f32).cos();
-        for ky in 0..fft.height {
-            let ey = 2.0 - 2.0 * (TAU * ky as f32 / fft.height as f32).cos();
+    for (kx, ex) in ex.iter().enumerate() {
+        for (ky, ey) in ey.iter().enumerate() {
             out[fft.frequency(ky, kx)] = ex + ey;
         }
     }
     out
+}
+
+/// [`gradient_energy`]'s two terms, |D_x|^2 per stored column and |D_y|^2
+/// per row: the energy at (ky, kx) is their sum.
+pub fn gradient_energy_axes(fft: &Fft2d) -> (Vec<f32>, Vec<f32>) {
+    let axis = |count: usize, length: usize| -> Vec<f32> {
+        (0..count)
+            .map(|k| 2.0 - 2.0 * (TAU * k as f32 / length as f32).cos())
+            .collect()
+    };
+    (axis(fft.columns, fft.width), axis(fft.height, fft.height))
 }
 
 /// Forward differences with wrap-around: (f[x+1] - f[x], f[y+1] - f[y]).

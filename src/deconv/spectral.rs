@@ -1,13 +1,14 @@
 //! The image prepared for deconvolution (padded planes and their cached
 //! spectra), and the one-pass spectral methods: Wiener and Tikhonov, with
-//! their parameter chosen by generalized cross-validation when not given.
+//! their parameter chosen from the spectrum model when not given.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::auto::SpectrumModel;
+use super::auto::{SampleGrid, SpectrumModel};
 use super::boundary::{Boundary, Layout};
 use super::{noise, operators};
-use crate::fft::{self, Complex32, Fft2d};
+use crate::fft::{self, Complex32, Fft2d, SparseRows};
 use crate::imaging::Image;
 use crate::psf::Kernel;
 
@@ -30,24 +31,7 @@ impl Prepared {
     /// Pads `image` for `boundary` (Periodic or Reflect) with room for a
     /// kernel of up to `kernel_height x kernel_width`, and transforms it.
     pub fn new(image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Self {
-        let layout = Layout::for_deconvolution(boundary, image.height, image.width, kernel_height, kernel_width);
-        let fft = fft::plan(layout.height, layout.width);
-        // Padded a row at a time inside the row pass: no padded plane is
-        // allocated, written and read back.
-        let pad_row = layout.row_padder();
-        let spectra = image
-            .planes
-            .iter()
-            .map(|plane| fft.forward_with(|y, row| pad_row(plane, y, row)))
-            .collect();
-        Prepared {
-            layout,
-            fft,
-            spectra,
-            planes: OnceLock::new(),
-            alpha: image.alpha.clone(),
-            gradient_energy: OnceLock::new(),
-        }
+        RowTransformed::new(image, boundary, kernel_height, kernel_width).into_prepared()
     }
 
     /// The colour planes in the FFT domain (padded where the layout pads),
@@ -69,12 +53,7 @@ impl Prepared {
 
     /// Wraps planes already cropped to the image (alpha restored).
     fn finish_cropped(&self, planes: Vec<Vec<f32>>) -> Image {
-        Image {
-            width: self.layout.image_width,
-            height: self.layout.image_height,
-            planes,
-            alpha: self.alpha.clone(),
-        }
+        finish_cropped(&self.layout, planes, self.alpha.clone())
     }
 
     /// Applies `F = conj(H) G / (|H|^2 + regularizer)` to every plane,
@@ -95,41 +74,14 @@ impl Prepared {
         self.finish_cropped(planes)
     }
 
-    /// [`Prepared::filter`] for a one-shot run: the spectra are used as
-    /// working memory, which saves a buffer and a pass over memory.
-    fn into_filtered(mut self, otf: &[Complex32], regularizer: impl Fn(usize) -> f32 + Sync) -> Image {
-        let gain = regularized_inverse(otf, regularizer);
-        let planes = std::mem::take(&mut self.spectra)
-            .into_iter()
-            .map(|mut spectrum| {
-                self.fft.inverse_columns_gained_in_place(&mut spectrum, &gain);
-                self.crop_rows(&mut spectrum)
-            })
-            .collect();
-        self.finish_cropped(planes)
-    }
-
-    /// The image's region of the plane whose spectrum has its columns
-    /// already transformed back (`rows_spectrum` is used as working memory).
+    /// See [`crop_rows`].
     fn crop_rows(&self, rows_spectrum: &mut [Complex32]) -> Vec<f32> {
-        let layout = &self.layout;
-        let mut plane = vec![0.0; layout.image_height * layout.image_width];
-        let columns = layout.left..layout.left + layout.image_width;
-        let rows = layout.top..layout.top + layout.image_height;
-        self.fft.inverse_rows_into(rows_spectrum, rows, &mut plane, |row, out| {
-            out.copy_from_slice(&row[columns.clone()]);
-        });
-        plane
+        crop_rows(&self.fft, &self.layout, rows_spectrum)
     }
 
     /// Wiener: `F = conj(H) G / (|H|^2 + nsr)`.
     pub fn wiener(&self, otf: &[Complex32], nsr: f32) -> Image {
         self.filter(otf, |_| nsr)
-    }
-
-    /// [`Prepared::wiener`] for a one-shot run, consuming the prepared image.
-    pub fn into_wiener(self, otf: &[Complex32], nsr: f32) -> Image {
-        self.into_filtered(otf, |_| nsr)
     }
 
     /// Tikhonov with a Laplacian regularizer: `F = conj(H) G / (|H|^2 + lambda |P|^2)`.
@@ -140,19 +92,149 @@ impl Prepared {
         self.filter(otf, |i| lambda * laplacian[i] * laplacian[i])
     }
 
-    /// [`Prepared::tikhonov`] for a one-shot run, consuming the prepared image.
-    pub fn into_tikhonov(self, otf: &[Complex32], lambda: f32) -> Image {
-        let laplacian = operators::gradient_energy(&self.fft);
-        self.into_filtered(otf, |i| lambda * laplacian[i] * laplacian[i])
-    }
-
     /// Measures the noise and models the signal's spectrum, from which the
     /// automatic parameters are chosen.
     pub fn analyze(&self, otf: &[Complex32]) -> SpectrumModel {
-        SpectrumModel::fit(&self.fft, &self.spectra, otf, || {
+        let grid = SampleGrid::new(&self.fft);
+        let channels: Vec<_> = self.spectra.iter().map(|s| grid.read(&self.fft, s)).collect();
+        SpectrumModel::fit(&self.fft, &grid, &channels, &grid.read(&self.fft, otf), || {
             let planes: Vec<Vec<f32>> = self.planes().iter().map(|p| self.layout.crop(p)).collect();
             noise::estimate_noise_sigma_planes(&planes, self.layout.image_height, self.layout.image_width)
         })
+    }
+}
+
+/// An image placed in its FFT domain with only its rows transformed. That
+/// is enough for the spectrum model (sampled from the columns without
+/// storing them) and for the one-shot Wiener and Tikhonov filters, which
+/// finish the columns, filter and transform them back in one pass; the
+/// iterative methods and the editor complete it into a [`Prepared`].
+pub struct RowTransformed {
+    pub layout: Layout,
+    pub fft: Arc<Fft2d>,
+    rows: Vec<Vec<Complex32>>,
+    alpha: Option<Vec<f32>>,
+    /// False when a sample of the image is NaN or infinite (found as the
+    /// rows were read, which saves a pass over the image).
+    pub all_finite: bool,
+}
+
+impl RowTransformed {
+    /// Pads `image` as [`Prepared::new`] does, transforming only the rows.
+    pub fn new(image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Self {
+        let layout = Layout::for_deconvolution(boundary, image.height, image.width, kernel_height, kernel_width);
+        let fft = fft::plan(layout.height, layout.width);
+        // Padded a row at a time inside the row pass: no padded plane is
+        // allocated, written and read back.
+        let pad_row = layout.row_padder();
+        let all_finite = AtomicBool::new(true);
+        let rows = image
+            .planes
+            .iter()
+            .map(|plane| {
+                let mut rows = vec![Complex32::default(); fft.spectrum_len()];
+                fft.forward_rows_with(&mut rows, |y, row| {
+                    pad_row(plane, y, row);
+                    if !super::finite_samples(row) {
+                        all_finite.store(false, Ordering::Relaxed);
+                    }
+                });
+                rows
+            })
+            .collect();
+        RowTransformed {
+            layout,
+            fft,
+            rows,
+            alpha: image.alpha.clone(),
+            all_finite: all_finite.into_inner(),
+        }
+    }
+
+    /// The kernel placed on the domain, its rows transformed.
+    pub fn kernel_rows(&self, kernel: &Kernel) -> SparseRows {
+        operators::otf_rows(kernel, &self.fft)
+    }
+
+    /// Measures the noise and models the signal's spectrum on the sample
+    /// grid (no full spectrum is stored); `planes` are the image's own (the
+    /// wavelet fallback of the noise estimate reads them).
+    pub fn analyze(&self, kernel_rows: &SparseRows, planes: &[Vec<f32>]) -> SpectrumModel {
+        let grid = SampleGrid::new(&self.fft);
+        let channels: Vec<_> = self
+            .rows
+            .iter()
+            .map(|rows| self.fft.sample_columns(rows, grid.row_stride))
+            .collect();
+        let otf = self.fft.sample_sparse_columns(kernel_rows, grid.row_stride);
+        SpectrumModel::fit(&self.fft, &grid, &channels, &otf, || {
+            noise::estimate_noise_sigma_planes(planes, self.layout.image_height, self.layout.image_width)
+        })
+    }
+
+    /// Finishes the column transforms: the full spectra.
+    pub fn into_prepared(self) -> Prepared {
+        let mut spectra = self.rows;
+        for spectrum in &mut spectra {
+            self.fft.forward_columns(spectrum);
+        }
+        Prepared {
+            layout: self.layout,
+            fft: self.fft,
+            spectra,
+            planes: OnceLock::new(),
+            alpha: self.alpha,
+            gradient_energy: OnceLock::new(),
+        }
+    }
+
+    /// Wiener in one pass over the columns: `F = conj(H) G / (|H|^2 + nsr)`.
+    pub fn into_wiener(self, kernel_rows: &SparseRows, nsr: f32) -> Image {
+        self.into_filtered(kernel_rows, |_, _| nsr)
+    }
+
+    /// Tikhonov with a Laplacian regularizer in one pass over the columns:
+    /// `F = conj(H) G / (|H|^2 + lambda |P|^2)`.
+    pub fn into_tikhonov(self, kernel_rows: &SparseRows, lambda: f32) -> Image {
+        let (ex, ey) = operators::gradient_energy_axes(&self.fft);
+        self.into_filtered(kernel_rows, move |ky, kx| {
+            let p = ex[kx] + ey[ky];
+            lambda * p * p
+        })
+    }
+
+    fn into_filtered(mut self, kernel_rows: &SparseRows, regularizer: impl Fn(usize, usize) -> f32 + Sync) -> Image {
+        self.fft.filter_columns_fused(&mut self.rows, kernel_rows, |ky, kx, h| {
+            regularized_inverse_of(h, regularizer(ky, kx))
+        });
+        let planes = self
+            .rows
+            .iter_mut()
+            .map(|rows| crop_rows(&self.fft, &self.layout, rows))
+            .collect();
+        finish_cropped(&self.layout, planes, self.alpha)
+    }
+}
+
+/// The image's region of the plane whose spectrum has its columns already
+/// transformed back (`rows_spectrum` is used as working memory).
+fn crop_rows(fft: &Fft2d, layout: &Layout, rows_spectrum: &mut [Complex32]) -> Vec<f32> {
+    let mut plane = vec![0.0; layout.image_height * layout.image_width];
+    let columns = layout.left..layout.left + layout.image_width;
+    let rows = layout.top..layout.top + layout.image_height;
+    fft.inverse_rows_into(rows_spectrum, rows, &mut plane, |row, out| {
+        out.copy_from_slice(&row[columns.clone()]);
+    });
+    plane
+}
+
+/// Planes already cropped to the image, with its alpha, as an image.
+fn finish_cropped(layout: &Layout, planes: Vec<Vec<f32>>, alpha: Option<Vec<f32>>) -> Image {
+    Image {
+        width: layout.image_width,
+        height: layout.image_height,
+        planes,
+        alpha,
     }
 }
 
@@ -162,13 +244,16 @@ fn regularized_inverse(
     otf: &[Complex32],
     regularizer: impl Fn(usize) -> f32 + Sync,
 ) -> impl Fn(usize) -> Complex32 + Sync {
-    move |i| {
-        let h = otf[i];
-        let denominator = h.norm_sqr() + regularizer(i);
-        if denominator > 0.0 {
-            h.conj() / denominator
-        } else {
-            Complex32::default()
-        }
+    move |i| regularized_inverse_of(otf[i], regularizer(i))
+}
+
+/// `conj(h) / (|h|^2 + regularizer)`, zero where both vanish.
+#[inline]
+fn regularized_inverse_of(h: Complex32, regularizer: f32) -> Complex32 {
+    let denominator = h.norm_sqr() + regularizer;
+    if denominator > 0.0 {
+        h.conj() / denominator
+    } else {
+        Complex32::default()
     }
 }

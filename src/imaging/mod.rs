@@ -5,11 +5,13 @@ mod decode;
 mod encode;
 mod light;
 mod resize;
+mod synthetic;
 
 pub use decode::{DecodeOptions, Decoded, load, load_stored, noise_floor};
 pub use encode::{EncodeOptions, check_output_path, save, save_atomically};
 pub use light::{linear_to_srgb, srgb_to_linear};
 pub use resize::resample;
+pub use synthetic::synthetic;
 
 /// Rec. 709 luminance weights of linear R, G and B.
 pub const LUMA: [f32; 3] = [0.2126, 0.7152, 0.0722];
