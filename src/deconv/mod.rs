@@ -364,4 +364,32 @@ mod tests {
         plane[123_456] = f32::NEG_INFINITY;
         assert!(!all_finite(&plane));
     }
+
+    /// The row pass's check finds a bad sample anywhere, corners included,
+    /// for every method and boundary, before any result is made.
+    #[test]
+    fn deconvolution_refuses_non_finite_images() {
+        let kernel = "disk:r=2".parse::<crate::psf::PsfSpec>().unwrap().kernel().unwrap();
+        let (w, h) = (40, 30);
+        for (at, bad) in [(0, f32::NAN), (w * h - 1, f32::INFINITY), (17 * w + 3, f32::NAN)] {
+            let mut plane = vec![0.5f32; w * h];
+            plane[at] = bad;
+            let image = Image::from_planes(w, h, vec![vec![0.5; w * h], plane]);
+            for method in Method::ALL {
+                for boundary in [Boundary::Periodic, Boundary::Reflect] {
+                    let settings = Settings {
+                        method,
+                        boundary,
+                        ..Settings::default()
+                    };
+                    let outcome = deconvolve(&image, &kernel, &settings, &crate::jobs::Silent);
+                    let message = outcome.err().map(|e| e.to_string()).unwrap_or_default();
+                    assert!(
+                        message.contains("NaN or infinite"),
+                        "{method} {boundary:?} at {at}: {message}"
+                    );
+                }
+            }
+        }
+    }
 }
