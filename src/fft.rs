@@ -101,13 +101,15 @@ impl Fft2d {
     /// (row index, row) pairs, each row index listed once: the zero rows
     /// skip the row pass.
     pub fn forward_sparse_rows(&self, rows: &[(usize, Vec<f32>)]) -> Vec<Complex32> {
+        self.forward_sparse(&self.forward_rows_sparse(rows))
+    }
+
+    /// The full forward transform of an image given by its sparse rows'
+    /// spectra.
+    pub fn forward_sparse(&self, sparse: &SparseRows) -> Vec<Complex32> {
         let mut spectrum = vec![Complex32::default(); self.spectrum_len()];
-        let mut input = self.row_forward.make_input_vec();
-        let mut scratch = self.row_forward.make_scratch_vec();
-        for (y, row) in rows {
-            input.copy_from_slice(row);
-            let out = &mut spectrum[y * self.columns..(y + 1) * self.columns];
-            let _ = self.row_forward.process_with_scratch(&mut input, out, &mut scratch);
+        for (y, row) in &sparse.rows {
+            spectrum[y * self.columns..(y + 1) * self.columns].copy_from_slice(row);
         }
         self.transform_columns(&mut spectrum, &self.column_forward);
         spectrum
@@ -230,61 +232,8 @@ impl Fft2d {
         SparseRows { rows }
     }
 
-    /// Values of the 2D spectrum of an image whose rows alone are
-    /// transformed, on a grid: in each column `kx`, the rows `kx % stride`,
-    /// then every `stride`-th (`stride` divides the height), column by
-    /// column. Only the samples are kept (no full spectrum is stored).
-    ///
-    /// With `N = stride * L` rows, the samples of a column `x` at rows
-    /// `o + m * stride` are the `L`-point FFT of the column folded onto
-    /// itself, `y[n] = sum_q x[n + q L] w^((n + q L) o)` with
-    /// `w = exp(-2 pi i / N)`: a pass over the column and a short FFT.
-    pub fn sample_columns(&self, rows_spectrum: &[Complex32], stride: usize) -> Vec<Complex32> {
-        assert_eq!(rows_spectrum.len(), self.spectrum_len());
-        let (rows, columns) = (self.height, self.columns);
-        let fold = Fold::new(rows, stride);
-        let short = fold.short;
-        let mut samples = vec![Complex32::default(); columns * short];
-        samples.par_chunks_mut(COLUMN_BLOCK * short).enumerate().for_each_init(
-            || {
-                (
-                    vec![Complex32::default(); rows * COLUMN_BLOCK],
-                    vec![Complex32::default(); fold.fft.get_inplace_scratch_len()],
-                )
-            },
-            |(local, scratch), (block, out)| {
-                let first = block * COLUMN_BLOCK;
-                let count = out.len() / short;
-                let local = &mut local[..rows * count];
-                for (r, row) in rows_spectrum.chunks_exact(columns).enumerate() {
-                    for (c, value) in row[first..first + count].iter().enumerate() {
-                        // SAFETY: c < count and r < rows, and `local` holds
-                        // count columns of `rows` values.
-                        unsafe { *local.get_unchecked_mut(c * rows + r) = *value };
-                    }
-                }
-                for (c, (column, folded)) in local.chunks_exact(rows).zip(out.chunks_exact_mut(short)).enumerate() {
-                    let offset = (first + c) % stride;
-                    // k = (n * offset) mod N, stepped without a division.
-                    let mut k = 0;
-                    for part in column.chunks_exact(short) {
-                        for (sum, value) in folded.iter_mut().zip(part) {
-                            *sum += value * fold.twiddles[k];
-                            k += offset;
-                            if k >= rows {
-                                k -= rows;
-                            }
-                        }
-                    }
-                }
-                fold.fft.process_with_scratch(out, scratch);
-            },
-        );
-        samples
-    }
-
-    /// [`Fft2d::sample_columns`] for an image given by its sparse rows: only
-    /// they are folded, so no column is gathered.
+    /// The samples of [`Fft2d::forward_rows_sampled`] for an image given by
+    /// its sparse rows.
     pub fn sample_sparse_columns(&self, sparse: &SparseRows, stride: usize) -> Vec<Complex32> {
         let rows = self.height;
         let fold = Fold::new(rows, stride);
@@ -292,9 +241,8 @@ impl Fft2d {
         samples.par_chunks_mut(fold.short).enumerate().for_each_init(
             || vec![Complex32::default(); fold.fft.get_inplace_scratch_len()],
             |scratch, (kx, folded)| {
-                let offset = kx % stride;
                 for (y, row) in &sparse.rows {
-                    folded[y % fold.short] += row[kx] * fold.twiddles[(y * offset) % rows];
+                    folded[y % fold.short] += row[kx] * fold.factor(*y, kx % stride);
                 }
                 fold.fft.process_with_scratch(folded, scratch);
             },
@@ -404,6 +352,75 @@ impl Fft2d {
                 let _ = row_fft.process_with_scratch(input, out, scratch);
             },
         );
+    }
+
+    /// [`Fft2d::forward_rows_with`] that also returns values of the 2D
+    /// spectrum on a grid: in each column `kx`, the rows `kx % stride`, then
+    /// every `stride`-th (`stride` divides the height), column by column,
+    /// without a column pass or a full spectrum.
+    ///
+    /// With `N = stride * L` rows, the samples of a column `x` at rows
+    /// `o + m * stride` are the `L`-point FFT of the column folded onto
+    /// itself, `y[n] = sum_q x[n + q L] w^((n + q L) o)` with
+    /// `w = exp(-2 pi i / N)`. Each row is folded in as it leaves the row
+    /// FFT, still in cache: reading the columns back would cost as much as
+    /// a column pass. The rows go in a fixed number of chunks, each with its
+    /// own sums added in order, so the result does not depend on threads.
+    pub fn forward_rows_sampled(
+        &self,
+        rows_spectrum: &mut [Complex32],
+        fill: impl Fn(usize, &mut [f32]) + Sync,
+        stride: usize,
+    ) -> Vec<Complex32> {
+        const CHUNKS: usize = 8;
+        assert_eq!(rows_spectrum.len(), self.spectrum_len());
+        let (rows, columns) = (self.height, self.columns);
+        let fold = Fold::new(rows, stride);
+        let short = fold.short;
+        let row_fft = &self.row_forward;
+        let chunk_rows = rows.div_ceil(CHUNKS);
+        // Per chunk, folded sums laid out [n][kx] so each row adds in order.
+        let partials: Vec<Vec<Complex32>> = rows_spectrum
+            .par_chunks_mut(chunk_rows * columns)
+            .enumerate()
+            .map(|(chunk, part)| {
+                let mut sums = vec![Complex32::default(); short * columns];
+                let (mut input, mut scratch) = (row_fft.make_input_vec(), row_fft.make_scratch_vec());
+                let mut factors = vec![Complex32::default(); stride];
+                for (j, out) in part.chunks_exact_mut(columns).enumerate() {
+                    let y = chunk * chunk_rows + j;
+                    fill(y, &mut input);
+                    // Lengths come from the plan itself, so this cannot fail.
+                    let _ = row_fft.process_with_scratch(&mut input, out, &mut scratch);
+                    // Column kx's factor for this row: w^(y (kx mod stride)).
+                    for (o, factor) in factors.iter_mut().enumerate() {
+                        *factor = fold.factor(y, o);
+                    }
+                    let target = &mut sums[(y % short) * columns..(y % short + 1) * columns];
+                    for (sum, value) in target.chunks_mut(stride).zip(out.chunks(stride)) {
+                        for ((s, v), f) in sum.iter_mut().zip(value).zip(&factors) {
+                            *s += v * f;
+                        }
+                    }
+                }
+                sums
+            })
+            .collect();
+        let mut total = vec![Complex32::default(); short * columns];
+        for partial in &partials {
+            total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+        }
+        let mut samples = vec![Complex32::default(); columns * short];
+        samples.par_chunks_mut(short).enumerate().for_each_init(
+            || vec![Complex32::default(); fold.fft.get_inplace_scratch_len()],
+            |scratch, (kx, folded)| {
+                for (n, value) in folded.iter_mut().enumerate() {
+                    *value = total[n * columns + kx];
+                }
+                fold.fft.process_with_scratch(folded, scratch);
+            },
+        );
+        samples
     }
 
     /// Forward transform of an image whose rows `fill(y, row)` writes.
@@ -526,12 +543,13 @@ impl Fft2d {
     }
 }
 
-/// What [`Fft2d::sample_columns`] needs to fold columns of `rows` values
+/// What [`Fft2d::forward_rows_sampled`] needs to fold columns of `rows` values
 /// onto `short = rows / stride` of them and transform those.
 struct Fold {
+    rows: usize,
     short: usize,
     fft: Arc<dyn Fft<f32>>,
-    /// `exp(-2 pi i k / rows)` for k < rows, computed in f64.
+    /// `w^k` for k < rows, `w = exp(-2 pi i / rows)`, computed in f64.
     twiddles: Vec<Complex32>,
 }
 
@@ -549,10 +567,17 @@ impl Fold {
             })
             .collect();
         Fold {
+            rows,
             short,
             fft: FftPlanner::new().plan_fft_forward(short),
             twiddles,
         }
+    }
+
+    /// The factor of row `y` in the fold of a column with offset `o`: w^(y o).
+    #[inline]
+    fn factor(&self, y: usize, o: usize) -> Complex32 {
+        self.twiddles[(y * o) % self.rows]
     }
 }
 
@@ -784,16 +809,22 @@ mod tests {
             assert!(got.iter().zip(&want_sparse).all(|(a, b)| (a - b).abs() < 1e-4));
         }
 
-        // Samples of the 2D spectrum from row-transformed planes, sparse
-        // rows or dense, match the full transform's.
-        let mut image_rows = vec![Complex32::default(); fft.spectrum_len()];
-        fft.forward_rows(&image, &mut image_rows);
-        let full = fft.forward(&image);
+        // Samples of the 2D spectrum taken in the row pass, or from sparse
+        // rows, match the full transform's.
         let columns = fft.columns;
         let positions: Vec<usize> = (0..columns)
             .flat_map(|kx| (kx % 3..h).step_by(3).map(move |ky| ky * columns + kx))
             .collect();
-        let picked = fft.sample_columns(&image_rows, 3);
+        let mut image_rows = vec![Complex32::default(); fft.spectrum_len()];
+        let picked = fft.forward_rows_sampled(
+            &mut image_rows,
+            |y, row| row.copy_from_slice(&image[y * w..(y + 1) * w]),
+            3,
+        );
+        let mut plain_rows = vec![Complex32::default(); fft.spectrum_len()];
+        fft.forward_rows(&image, &mut plain_rows);
+        assert!(image_rows.iter().zip(&plain_rows).all(|(a, b)| (a - b).norm() < 1e-5));
+        let full = fft.forward(&image);
         let picked_kernel = fft.sample_sparse_columns(&kernel_rows, 3);
         assert_eq!(picked.len(), positions.len());
         for (j, &i) in positions.iter().enumerate() {

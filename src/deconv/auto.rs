@@ -153,22 +153,34 @@ impl SpectrumModel {
 
 /// Which frequencies the model samples: in every column `kx`, the rows
 /// `ky = kx mod row_stride` and every `row_stride`-th after, so that the
-/// columns together meet every row (`row_stride` divides the height, which
-/// lets [`Fft2d::sample_columns`] take a column's samples with one short
-/// FFT). Every column is sampled: a subset of the columns moved the fitted
+/// columns together meet every row (`row_stride` divides the height where
+/// it can, which lets [`Fft2d::forward_rows_sampled`] take a column's
+/// samples in the row pass with one short FFT). Every column is sampled: a subset of the columns moved the fitted
 /// law enough to change the automatic weights up to 5x, and Wiener's
 /// results up to 1.5 dB, on the textured shared cases.
 pub struct SampleGrid {
     pub row_stride: usize,
+    /// True when the stride divides the height, so that the row pass can
+    /// take the samples by folding (see [`Fft2d::forward_rows_sampled`]).
+    pub foldable: bool,
 }
 
 impl SampleGrid {
     pub fn new(fft: &Fft2d) -> Self {
         let wanted = fft.spectrum_len().div_ceil(MODEL_SAMPLES).max(1);
-        let row_stride = (wanted..=fft.height)
-            .find(|s| fft.height.is_multiple_of(*s))
-            .unwrap_or(fft.height);
-        SampleGrid { row_stride }
+        // A divisor of the height up to twice the stride wanted (padded
+        // heights have many); an awkward periodic height keeps the stride
+        // wanted, sampled from full spectra.
+        match (wanted..=(2 * wanted).min(fft.height)).find(|s| fft.height.is_multiple_of(*s)) {
+            Some(row_stride) => SampleGrid {
+                row_stride,
+                foldable: true,
+            },
+            None => SampleGrid {
+                row_stride: wanted,
+                foldable: false,
+            },
+        }
     }
 
     /// The sampled rows of column `kx`.

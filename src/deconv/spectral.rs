@@ -31,7 +31,7 @@ impl Prepared {
     /// Pads `image` for `boundary` (Periodic or Reflect) with room for a
     /// kernel of up to `kernel_height x kernel_width`, and transforms it.
     pub fn new(image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Self {
-        RowTransformed::new(image, boundary, kernel_height, kernel_width).into_prepared()
+        RowTransformed::transform(image, boundary, (kernel_height, kernel_width), false).into_prepared()
     }
 
     /// The colour planes in the FFT domain (padded where the layout pads),
@@ -113,6 +113,9 @@ pub struct RowTransformed {
     pub layout: Layout,
     pub fft: Arc<Fft2d>,
     rows: Vec<Vec<Complex32>>,
+    /// Each plane's spectrum on the model's sample grid, taken in the row
+    /// pass (none when made for a [`Prepared`], which reads its spectra).
+    samples: Vec<Vec<Complex32>>,
     alpha: Option<Vec<f32>>,
     /// False when a sample of the image is NaN or infinite (found as the
     /// rows were read, which saves a pass over the image).
@@ -120,25 +123,42 @@ pub struct RowTransformed {
 }
 
 impl RowTransformed {
-    /// Pads `image` as [`Prepared::new`] does, transforming only the rows.
+    /// Pads `image` as [`Prepared::new`] does, transforming only the rows
+    /// and sampling the spectra for the model on the way.
     pub fn new(image: &Image, boundary: Boundary, kernel_height: usize, kernel_width: usize) -> Self {
+        Self::transform(image, boundary, (kernel_height, kernel_width), true)
+    }
+
+    fn transform(
+        image: &Image,
+        boundary: Boundary,
+        (kernel_height, kernel_width): (usize, usize),
+        sample: bool,
+    ) -> Self {
         let layout = Layout::for_deconvolution(boundary, image.height, image.width, kernel_height, kernel_width);
         let fft = fft::plan(layout.height, layout.width);
+        let grid = SampleGrid::new(&fft);
         // Padded a row at a time inside the row pass: no padded plane is
         // allocated, written and read back.
         let pad_row = layout.row_padder();
         let all_finite = AtomicBool::new(true);
+        let mut samples = Vec::new();
         let rows = image
             .planes
             .iter()
             .map(|plane| {
                 let mut rows = vec![Complex32::default(); fft.spectrum_len()];
-                fft.forward_rows_with(&mut rows, |y, row| {
+                let fill = |y: usize, row: &mut [f32]| {
                     pad_row(plane, y, row);
                     if !super::finite_samples(row) {
                         all_finite.store(false, Ordering::Relaxed);
                     }
-                });
+                };
+                if sample && grid.foldable {
+                    samples.push(fft.forward_rows_sampled(&mut rows, fill, grid.row_stride));
+                } else {
+                    fft.forward_rows_with(&mut rows, fill);
+                }
                 rows
             })
             .collect();
@@ -146,6 +166,7 @@ impl RowTransformed {
             layout,
             fft,
             rows,
+            samples,
             alpha: image.alpha.clone(),
             all_finite: all_finite.into_inner(),
         }
@@ -156,18 +177,27 @@ impl RowTransformed {
         operators::otf_rows(kernel, &self.fft)
     }
 
-    /// Measures the noise and models the signal's spectrum on the sample
-    /// grid (no full spectrum is stored); `planes` are the image's own (the
-    /// wavelet fallback of the noise estimate reads them).
+    /// Measures the noise and models the signal's spectrum from the samples
+    /// the row pass took (no full spectrum is stored); `planes` are the
+    /// image's own (the wavelet fallback of the noise estimate reads them).
     pub fn analyze(&self, kernel_rows: &SparseRows, planes: &[Vec<f32>]) -> SpectrumModel {
         let grid = SampleGrid::new(&self.fft);
-        let channels: Vec<_> = self
-            .rows
-            .iter()
-            .map(|rows| self.fft.sample_columns(rows, grid.row_stride))
-            .collect();
-        let otf = self.fft.sample_sparse_columns(kernel_rows, grid.row_stride);
-        SpectrumModel::fit(&self.fft, &grid, &channels, &otf, || {
+        let read;
+        let (channels, otf) = if grid.foldable {
+            let otf = self.fft.sample_sparse_columns(kernel_rows, grid.row_stride);
+            (&self.samples, otf)
+        } else {
+            // Not sampled in the row pass: read from full spectra, made one
+            // at a time.
+            let full = |rows: &Vec<Complex32>| {
+                let mut spectrum = rows.clone();
+                self.fft.forward_columns(&mut spectrum);
+                grid.read(&self.fft, &spectrum)
+            };
+            read = self.rows.iter().map(full).collect::<Vec<_>>();
+            (&read, grid.read(&self.fft, &self.fft.forward_sparse(kernel_rows)))
+        };
+        SpectrumModel::fit(&self.fft, &grid, channels, &otf, || {
             noise::estimate_noise_sigma_planes(planes, self.layout.image_height, self.layout.image_width)
         })
     }
@@ -255,5 +285,44 @@ fn regularized_inverse_of(h: Complex32, regularizer: f32) -> Complex32 {
         h.conj() / denominator
     } else {
         Complex32::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::psf::PsfSpec;
+
+    /// The model from samples folded in the row pass (a height with a
+    /// divisor near the wanted stride) or from full spectra made one at a
+    /// time (a prime height) is the model read from the full spectra.
+    #[test]
+    fn row_pass_samples_give_the_full_spectra_model() {
+        let kernel = "motion:len=9,angle=20".parse::<PsfSpec>().unwrap().kernel().unwrap();
+        for (w, h, boundary, foldable) in [
+            (600, 512, Boundary::Periodic, true),
+            (600, 509, Boundary::Periodic, false),
+            (500, 300, Boundary::Reflect, true),
+        ] {
+            let image = crate::imaging::synthetic(w, h);
+            let staged = RowTransformed::new(&image, boundary, kernel.height, kernel.width);
+            assert_eq!(SampleGrid::new(&staged.fft).foldable, foldable, "{w}x{h}");
+            let from_rows = staged.analyze(&staged.kernel_rows(&kernel), &image.planes);
+            let prepared = Prepared::new(&image, boundary, kernel.height, kernel.width);
+            let from_spectra = prepared.analyze(&prepared.otf(&kernel));
+            let close = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-3;
+            assert!(
+                close(from_rows.noise_sigma, from_spectra.noise_sigma),
+                "{w}x{h}: {} vs {}",
+                from_rows.noise_sigma,
+                from_spectra.noise_sigma
+            );
+            assert!(
+                close(from_rows.best_nsr(), from_spectra.best_nsr()),
+                "{w}x{h}: {} vs {}",
+                from_rows.best_nsr(),
+                from_spectra.best_nsr()
+            );
+        }
     }
 }
