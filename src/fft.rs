@@ -48,7 +48,7 @@ pub fn plan(height: usize, width: usize) -> Arc<Fft2d> {
 /// own columns, so the writes of parallel blocks never overlap.
 #[derive(Clone, Copy)]
 struct SharedSpectrum(*mut Complex32);
-// SAFETY: used only by `transform_columns`, whose blocks are disjoint.
+// SAFETY: used only by the column passes, whose blocks are disjoint.
 unsafe impl Send for SharedSpectrum {}
 unsafe impl Sync for SharedSpectrum {}
 
@@ -166,10 +166,7 @@ impl Fft2d {
         let (rows, columns) = (self.height, self.columns);
         let shared = SharedSpectrum(spectrum.as_mut_ptr());
         let blocks = columns.div_ceil(COLUMN_BLOCK);
-        let scratch_len = self
-            .column_forward
-            .get_inplace_scratch_len()
-            .max(self.column_inverse.get_inplace_scratch_len());
+        let scratch_len = self.column_scratch_len();
         (0..blocks).into_par_iter().for_each_init(
             || {
                 (
@@ -181,30 +178,62 @@ impl Fft2d {
                 let first = block * COLUMN_BLOCK;
                 let count = COLUMN_BLOCK.min(columns - first);
                 let local = &mut local[..rows * count];
-                let base = shared;
-                // SAFETY: block `block` reads and writes only columns
-                // first..first + count of each row, inside the spectrum.
+                // SAFETY: the spectrum has `rows x columns` values, and
+                // block `block` touches only its own columns.
                 if gather {
-                    unsafe {
-                        for r in 0..rows {
-                            let row = base.0.add(r * columns + first);
-                            for c in 0..count {
-                                *local.get_unchecked_mut(c * rows + r) = *row.add(c);
-                            }
-                        }
-                    }
+                    unsafe { self.gather_block(shared, first, local) };
                 }
                 work(first, local, scratch);
-                unsafe {
-                    for r in 0..rows {
-                        let row = base.0.add(r * columns + first);
-                        for c in 0..count {
-                            *row.add(c) = *local.get_unchecked(c * rows + r);
-                        }
-                    }
-                }
+                unsafe { self.scatter_block(shared, first, local) };
             },
         );
+    }
+
+    /// Scratch for either column FFT, in place.
+    fn column_scratch_len(&self) -> usize {
+        self.column_forward
+            .get_inplace_scratch_len()
+            .max(self.column_inverse.get_inplace_scratch_len())
+    }
+
+    /// Copies columns `first..` of every row of a row-major spectrum into
+    /// the column-major `block` (`block.len() / height` columns).
+    ///
+    /// # Safety
+    /// `spectrum` points at `height x columns` values, the columns fit, and
+    /// no other thread touches them meanwhile.
+    unsafe fn gather_block(&self, spectrum: SharedSpectrum, first: usize, block: &mut [Complex32]) {
+        let (rows, columns) = (self.height, self.columns);
+        let count = block.len() / rows;
+        debug_assert!(first + count <= columns && block.len() == rows * count);
+        for r in 0..rows {
+            // SAFETY: as the caller promises; c < count, r < rows.
+            unsafe {
+                let row = spectrum.0.add(r * columns + first);
+                for c in 0..count {
+                    *block.get_unchecked_mut(c * rows + r) = *row.add(c);
+                }
+            }
+        }
+    }
+
+    /// The inverse of [`Fft2d::gather_block`]: writes the block back.
+    ///
+    /// # Safety
+    /// As for [`Fft2d::gather_block`].
+    unsafe fn scatter_block(&self, spectrum: SharedSpectrum, first: usize, block: &[Complex32]) {
+        let (rows, columns) = (self.height, self.columns);
+        let count = block.len() / rows;
+        debug_assert!(first + count <= columns && block.len() == rows * count);
+        for r in 0..rows {
+            // SAFETY: as the caller promises; c < count, r < rows.
+            unsafe {
+                let row = spectrum.0.add(r * columns + first);
+                for c in 0..count {
+                    *row.add(c) = *block.get_unchecked(c * rows + r);
+                }
+            }
+        }
     }
 
     /// Forward column FFTs of a spectrum whose rows alone are transformed,
@@ -272,10 +301,7 @@ impl Fft2d {
             })
             .collect();
         let blocks = columns.div_ceil(COLUMN_BLOCK);
-        let scratch_len = self
-            .column_forward
-            .get_inplace_scratch_len()
-            .max(self.column_inverse.get_inplace_scratch_len());
+        let scratch_len = self.column_scratch_len();
         (0..blocks).into_par_iter().for_each_init(
             || {
                 (
@@ -296,28 +322,14 @@ impl Fft2d {
                         *h = gain(ky, first + c, *h);
                     }
                 }
-                for base in &shared {
-                    // SAFETY: this block reads and writes only columns
-                    // first..first + count of each row, inside the spectrum.
-                    unsafe {
-                        for r in 0..rows {
-                            let row = base.0.add(r * columns + first);
-                            for c in 0..count {
-                                *local.get_unchecked_mut(c * rows + r) = *row.add(c);
-                            }
-                        }
-                    }
+                for &base in &shared {
+                    // SAFETY: each spectrum has `rows x columns` values, and
+                    // block `block` touches only its own columns.
+                    unsafe { self.gather_block(base, first, local) };
                     self.column_forward.process_with_scratch(local, scratch);
                     local.iter_mut().zip(gains.iter()).for_each(|(v, g)| *v *= g);
                     self.column_inverse.process_with_scratch(local, scratch);
-                    unsafe {
-                        for r in 0..rows {
-                            let row = base.0.add(r * columns + first);
-                            for c in 0..count {
-                                *row.add(c) = *local.get_unchecked(c * rows + r);
-                            }
-                        }
-                    }
+                    unsafe { self.scatter_block(base, first, local) };
                 }
             },
         );
