@@ -105,8 +105,8 @@ impl Prepared {
 }
 
 /// An image placed in its FFT domain with only its rows transformed. That
-/// is enough for the spectrum model (sampled from the columns without
-/// storing them) and for the one-shot Wiener and Tikhonov filters, which
+/// is enough for the spectrum model (its samples are taken in the row
+/// pass) and for the one-shot Wiener and Tikhonov filters, which
 /// finish the columns, filter and transform them back in one pass; the
 /// iterative methods and the editor complete it into a [`Prepared`].
 pub struct RowTransformed {
