@@ -44,7 +44,7 @@ pub fn deblur(
     let iterations = plan.resolved.iterations.unwrap_or(deconv::TV_ITERATIONS);
     let mut applied = plan.applied(Method::TotalVariation);
     applied.parameter = Some(lambda);
-    let (prepared, otf) = plan.into_prepared(kernel);
+    let (prepared, otf) = plan.into_prepared();
     let result = deconv::total_variation(&prepared, &otf, lambda as f32, iterations, progress)?;
     Ok((result, applied))
 }

@@ -233,11 +233,11 @@ impl Plan {
         }
     }
 
-    /// The full spectra and the OTF, for the iterative methods.
-    pub fn into_prepared(self, kernel: &Kernel) -> (Prepared, Vec<crate::fft::Complex32>) {
-        let prepared = self.staged.into_prepared();
-        let otf = prepared.otf(kernel);
-        (prepared, otf)
+    /// The full spectra and the OTF (finished from the kernel's transformed
+    /// rows), for the iterative methods.
+    pub fn into_prepared(self) -> (Prepared, Vec<crate::fft::Complex32>) {
+        let otf = self.staged.fft.forward_sparse(&self.kernel_rows);
+        (self.staged.into_prepared(), otf)
     }
 }
 
@@ -256,11 +256,11 @@ pub fn deconvolve(
         Method::Wiener => plan.staged.into_wiener(&plan.kernel_rows, value),
         Method::Tikhonov => plan.staged.into_tikhonov(&plan.kernel_rows, value),
         Method::TotalVariation => {
-            let (prepared, otf) = plan.into_prepared(kernel);
+            let (prepared, otf) = plan.into_prepared();
             total_variation(&prepared, &otf, value, steps, progress)?
         }
         Method::RichardsonLucy => {
-            let (prepared, otf) = plan.into_prepared(kernel);
+            let (prepared, otf) = plan.into_prepared();
             richardson_lucy(&prepared, &otf, steps, progress)?
         }
     };
