@@ -135,22 +135,16 @@ fn free_form(id: &str) -> Scored {
     }
 }
 
-/// Cases where the estimate falls short of the bars (error ratio
-/// <= 3 everywhere, result above the blurred input), with the error-ratio
-/// bound this build is held to instead.
-/// - Brick shake: the repetitive vertical stripes let a horizontal smear
-///   explain the blur, and the estimate fails (its result is below the
-///   blurred input). The L0 objective scores the true kernel better than the
-///   estimate there, but the alternation moves away from it: started from
-///   the true kernel at the finest level, two rounds raise its error ratio
-///   to about 7.
-/// - Astronaut shake_2: the kernel is right to the eye (kernel error 0.06
-///   after sub-pixel centring), but the clean reference deconvolution is so
-///   good (36 dB) that small errors weigh heavily (ratio about 3.1).
-const SHORTFALLS: [(&str, f64); 2] = [
-    ("astronaut__shake_2__clean", 3.5),
-    ("brick__shake_5__clean", f64::INFINITY),
-];
+/// Cases where the estimate falls short of the error-ratio bars
+/// (<= 3 everywhere), with the bound this build is held to instead; their
+/// result must still beat the blurred input.
+/// - Brick shake (ratio about 28, kernel error 0.09): the repetitive
+///   vertical stripes let a faint horizontal smear explain part of the blur.
+///   The true kernel is stable under the alternation only with a much
+///   lighter L0 weight than the schedule reaches there, and the smear forms
+///   at the coarse levels: started from the true kernel at 25x25 the
+///   alternation still ends in it.
+const SHORTFALLS: [(&str, f64); 1] = [("brick__shake_5__clean", 40.0)];
 /// The bars: error ratio <= 2 on most cases, <= 3 on all.
 const GOOD_RATIO: f64 = 2.0;
 const WORST_RATIO: f64 = 3.0;
@@ -166,17 +160,12 @@ fn check_group(ids: &[&str], at_least_good: usize) {
             s.error_ratio, s.kernel_error, s.psnr_db, s.blurred_psnr_db
         );
         good += usize::from(s.error_ratio <= GOOD_RATIO);
-        match SHORTFALLS.iter().find(|(name, _)| name == id) {
-            Some((_, bound)) => {
-                if s.error_ratio > *bound {
-                    failures.push(*id);
-                }
-            }
-            None => {
-                if s.error_ratio > WORST_RATIO || s.psnr_db <= s.blurred_psnr_db {
-                    failures.push(*id);
-                }
-            }
+        let bound = SHORTFALLS
+            .iter()
+            .find(|(name, _)| name == id)
+            .map_or(WORST_RATIO, |(_, bound)| *bound);
+        if s.error_ratio > bound || s.psnr_db <= s.blurred_psnr_db {
+            failures.push(*id);
         }
     }
     println!("{report}");
@@ -222,7 +211,7 @@ fn free_form_kernels_on_the_camera_cases() {
             "coffee__shake_2__camera",
             "brick__gauss_s3__camera",
         ],
-        3,
+        4,
     );
 }
 

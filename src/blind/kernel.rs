@@ -222,7 +222,7 @@ fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<Ve
         };
         for round in 0..rounds {
             let latent = level.latent(&kernel, side, lambda);
-            kernel = kernel_step::estimate(&level, &latent, &kernel, side);
+            kernel = kernel_step::estimate(&level, &latent, side);
             lambda = (lambda / LAMBDA_DECAY).max(LAMBDA_FLOOR);
             let fraction = (done + areas[level_index] * (round + 1) as f64 / rounds as f64) / total;
             progress.step(&stage, fraction as f32)?;
