@@ -37,9 +37,11 @@ pub fn estimate(level: &Level, x: &[f32], side: usize) -> Vec<f32> {
     let (h, w) = (fft.height, fft.width);
     let [gx, gy] = level.image_gradients(x);
     let [ox, oy] = &level.observed_gradients;
+    // A sequential sum: a parallel one adds in an order that varies from run
+    // to run, and the estimate should not.
     let mean_power = gx
-        .par_iter()
-        .zip(gy.par_iter())
+        .iter()
+        .zip(&gy)
         .map(|(a, b)| (a.norm_sqr() + b.norm_sqr()) as f64)
         .sum::<f64>()
         / gx.len() as f64;
