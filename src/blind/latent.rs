@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// `BETA_MAX` (Pan et al. use 2 and 1e5; a factor 4 halves the FFTs at
 /// little cost in quality).
 const BETA_GROWTH: f32 = 4.0;
-const BETA_MAX: f32 = 1e5;
+pub const BETA_MAX: f32 = 1e5;
 
 /// One pyramid level's observation on its periodic FFT domain.
 pub struct Level {
@@ -70,6 +70,18 @@ impl Level {
         let inside = layout_window(&self.layout, 0);
         let [gx, gy] = masked_gradients(plane, self.fft.height, self.fft.width, &inside);
         [self.fft.forward(&gx), self.fft.forward(&gy)]
+    }
+
+    /// `kernel` (`side x side`) applied to the domain-sized plane `x`
+    /// (periodically).
+    pub fn blurred(&self, x: &[f32], kernel: &[f32], side: usize) -> Vec<f32> {
+        let fft = &self.fft;
+        let otf = fft.forward(&place(kernel, side, fft.height, fft.width));
+        let mut spectrum = fft.forward(x);
+        spectrum.par_iter_mut().zip(otf.par_iter()).for_each(|(s, k)| *s *= k);
+        let mut out = vec![0.0f32; fft.height * fft.width];
+        fft.inverse_destroying(&mut spectrum, &mut out);
+        out
     }
 
     /// The latent image for `kernel` (`side x side`) and L0 weight `lambda`.
