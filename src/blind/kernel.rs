@@ -6,6 +6,10 @@
 //! grows to the next level as its starting point. The L0 weight decays over
 //! the rounds so that the latent image keeps finer edges as the kernel
 //! sharpens (Pan et al. 2014's schedule).
+//!
+//! The outcome can hinge on the support size on textured images, so a
+//! second estimate is made on a smaller support, grown back to the full
+//! one, and the L0 objective decides between the two (with a margin).
 
 use super::input::{self, Plane, Region};
 use super::latent::{self, Level};
@@ -94,11 +98,9 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
             // have cut a tail off.
             let level = Level::new(&plane.data, plane.width, plane.height, size);
             kernel = embedded(&kernel, side, size);
-            for _ in 0..ROUNDS_FINE_LEVELS {
-                let latent = level.latent(&kernel, size, lambda);
-                kernel = kernel_step::estimate(&level, &latent, size);
-                part.step(&format!("kernel {size}x{size}"), 1.0)?;
-            }
+            let latent = level.latent(&kernel, size, lambda);
+            kernel = kernel_step::estimate(&level, &latent, size);
+            part.step(&format!("kernel {size}x{size}"), 1.0)?;
         }
         let score = objective(&plane, &kernel, size);
         if best
@@ -267,7 +269,7 @@ fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<(V
 }
 
 /// A second estimate on a support this much smaller (rounded to odd),
-/// grown back to the full one, is made for kernels of at least
+/// grown back to the full one by a round there, is made for kernels of at least
 /// `MIN_SIZE_FOR_SECOND_ESTIMATE`, and the one the L0 objective prefers is
 /// kept. The alternation's result can change much with the support size on
 /// textured images (on the shared brick cases, from a good kernel to a
@@ -305,6 +307,7 @@ fn embedded(kernel: &[f32], side: usize, size: usize) -> Vec<f32> {
 /// lambda the schedule's starting weight, over the image's interior (where
 /// the blur model holds). Lower is better.
 fn objective(plane: &Plane, kernel: &[f32], size: usize) -> f64 {
+    let plane = &central_crop(plane, OBJECTIVE_SIDE.max(4 * size));
     let lambda = LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
     let level = Level::new(&plane.data, plane.width, plane.height, size);
     let x = level.latent(kernel, size, lambda);
@@ -327,6 +330,22 @@ fn objective(plane: &Plane, kernel: &[f32], size: usize) -> f64 {
         }
     }
     residual + lambda as f64 * edges as f64
+}
+
+/// The objective is measured on a central crop of at most this side (more
+/// than the shared cases' 512 px): its latent image costs as much as a
+/// round of the finest level.
+const OBJECTIVE_SIDE: usize = 600;
+
+/// The centre of `plane`, at most `side` pixels each way.
+fn central_crop(plane: &Plane, side: usize) -> Plane {
+    let (width, height) = (plane.width.min(side), plane.height.min(side));
+    let (left, top) = ((plane.width - width) / 2, (plane.height - height) / 2);
+    let data = (top..top + height)
+        .flat_map(|y| &plane.data[y * plane.width + left..][..width])
+        .copied()
+        .collect();
+    Plane { width, height, data }
 }
 
 /// Progress of one part of the work, mapped onto its share of the whole.
