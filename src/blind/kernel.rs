@@ -83,35 +83,22 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
         None => (suggest_for(&plane)?, true),
     };
     let plane = stretched(plane);
-    let candidates = candidate_sizes(size);
-    let share = 1.0 / candidates.len() as f32;
-    let mut best: Option<(f64, Vec<f32>)> = None;
-    for (n, &side) in candidates.iter().enumerate() {
-        let part = Share {
-            outer: progress,
-            start: n as f32 * share,
-            span: share,
-        };
-        let (mut kernel, lambda) = estimate_on(&plane, side, &part)?;
-        if side < size {
-            // Grown back to the full support, where the smaller one may
-            // have cut a tail off.
-            let level = Level::new(&plane.data, plane.width, plane.height, size);
-            kernel = embedded(&kernel, side, size);
-            let latent = level.latent(&kernel, size, lambda);
-            kernel = kernel_step::estimate(&level, &latent, size);
-            part.step(&format!("kernel {size}x{size}"), 1.0)?;
+    let kernel = match second_size(size) {
+        None => estimate_on(&plane, size, progress)?.0,
+        Some(side) => {
+            let first = estimate_on(&plane, size, &Share::new(progress, "", 0.0))?.0;
+            let second = estimate_grown(&plane, side, size, &Share::new(progress, "second estimate, ", 0.5))?;
+            // Both scored on the same crop; the second estimate is made on
+            // the whole plane, like the first: made on the crop, it would
+            // fit the crop better and be preferred for that alone.
+            let crop = central_crop(&plane, CHECK_SIDE.max(MIN_SIDES_ACROSS * size));
+            let margin = 1.0 - SECOND_ESTIMATE_MARGIN;
+            if objective(&crop, &second, size) < margin * objective(&crop, &first, size) {
+                second
+            } else {
+                first
+            }
         }
-        let score = objective(&plane, &kernel, size);
-        if best
-            .as_ref()
-            .is_none_or(|(b, _)| score < *b * (1.0 - SECOND_ESTIMATE_MARGIN))
-        {
-            best = Some((score, kernel));
-        }
-    }
-    let Some((_, kernel)) = best else {
-        unreachable!("there is always one candidate size")
     };
     // Centred to a fraction of a pixel only at the end: during estimation
     // the interpolation would smooth the kernel at every round.
@@ -268,13 +255,14 @@ fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<(V
     Ok((kernel, lambda))
 }
 
-/// A second estimate on a support this much smaller (rounded to odd),
-/// grown back to the full one by a round there, is made for kernels of at least
-/// `MIN_SIZE_FOR_SECOND_ESTIMATE`, and the one the L0 objective prefers is
-/// kept. The alternation's result can change much with the support size on
+/// Kernels of at least `MIN_SIZE_FOR_SECOND_ESTIMATE` get a second
+/// estimate on a support `SECOND_SIZE_RATIO` as large (rounded to odd),
+/// grown back to the full one by a round there, and the L0 objective picks
+/// one. The alternation's result can change much with the support size on
 /// textured images (on the shared brick cases, from a good kernel to a
-/// result below the blurred input), and the objective ranks those outcomes
-/// as the image quality does; see BENCHMARKS.md, "Blind estimation".
+/// result far below the blurred input), and the objective ranks those
+/// outcomes as the image quality does; see BENCHMARKS.md, "Blind
+/// estimation".
 const SECOND_SIZE_RATIO: f64 = 0.7;
 const MIN_SIZE_FOR_SECOND_ESTIMATE: usize = 15;
 /// The second estimate replaces the first only when its objective is lower
@@ -284,12 +272,21 @@ const MIN_SIZE_FOR_SECOND_ESTIMATE: usize = 15;
 /// failed estimate scored 9-30% higher than a good one.
 const SECOND_ESTIMATE_MARGIN: f64 = 0.05;
 
-/// The supports to estimate on: `size`, and a smaller one for large kernels.
-fn candidate_sizes(size: usize) -> Vec<usize> {
-    if size < MIN_SIZE_FOR_SECOND_ESTIMATE {
-        return vec![size];
-    }
-    vec![size, (size as f64 * SECOND_SIZE_RATIO).round() as usize | 1]
+/// The support of the second estimate, if `size` gets one.
+fn second_size(size: usize) -> Option<usize> {
+    (size >= MIN_SIZE_FOR_SECOND_ESTIMATE).then(|| (size as f64 * SECOND_SIZE_RATIO).round() as usize | 1)
+}
+
+/// An estimate on a `side x side` support, embedded in a `size x size` one
+/// and given a round there, where a tail the smaller support cut off can
+/// grow back.
+fn estimate_grown(plane: &Plane, side: usize, size: usize, progress: &dyn Progress) -> Result<Vec<f32>> {
+    let (kernel, lambda) = estimate_on(plane, side, progress)?;
+    let level = Level::new(&plane.data, plane.width, plane.height, size);
+    let latent = level.latent(&embedded(&kernel, side, size), size, lambda);
+    let kernel = kernel_step::estimate(&level, &latent, size);
+    progress.step(&format!("kernel {size}x{size}"), 1.0)?;
+    Ok(kernel)
 }
 
 /// A `side x side` kernel centred in a `size x size` support (`side <= size`).
@@ -303,11 +300,10 @@ fn embedded(kernel: &[f32], side: usize, size: usize) -> Vec<f32> {
 }
 
 /// The L0 objective `||k * x - y||^2 + lambda ||grad x||_0` of a finished
-/// kernel on the full-resolution plane, with x its L0 latent image and
-/// lambda the schedule's starting weight, over the image's interior (where
-/// the blur model holds). Lower is better.
+/// kernel, with x its L0 latent image and lambda the schedule's starting
+/// weight, over the plane's interior (where the blur model holds). Lower
+/// is better.
 fn objective(plane: &Plane, kernel: &[f32], size: usize) -> f64 {
-    let plane = &central_crop(plane, OBJECTIVE_SIDE.max(4 * size));
     let lambda = LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
     let level = Level::new(&plane.data, plane.width, plane.height, size);
     let x = level.latent(kernel, size, lambda);
@@ -332,10 +328,10 @@ fn objective(plane: &Plane, kernel: &[f32], size: usize) -> f64 {
     residual + lambda as f64 * edges as f64
 }
 
-/// The objective is measured on a central crop of at most this side (more
-/// than the shared cases' 512 px): its latent image costs as much as a
-/// round of the finest level.
-const OBJECTIVE_SIDE: usize = 600;
+/// The objectives are measured on a central crop of at most this side (or
+/// three kernel sides; more than the shared cases' 512 px): each costs an
+/// L0 latent image.
+const CHECK_SIDE: usize = 600;
 
 /// The centre of `plane`, at most `side` pixels each way.
 fn central_crop(plane: &Plane, side: usize) -> Plane {
@@ -348,16 +344,24 @@ fn central_crop(plane: &Plane, side: usize) -> Plane {
     Plane { width, height, data }
 }
 
-/// Progress of one part of the work, mapped onto its share of the whole.
+/// Progress of one half of the work, mapped onto its share of the whole,
+/// its stages named with a prefix.
 struct Share<'a> {
     outer: &'a dyn Progress,
+    prefix: &'static str,
     start: f32,
-    span: f32,
+}
+
+impl<'a> Share<'a> {
+    fn new(outer: &'a dyn Progress, prefix: &'static str, start: f32) -> Self {
+        Share { outer, prefix, start }
+    }
 }
 
 impl Progress for Share<'_> {
     fn report(&self, stage: &str, fraction: f32) {
-        self.outer.report(stage, self.start + self.span * fraction);
+        let stage = format!("{}{stage}", self.prefix);
+        self.outer.report(&stage, self.start + 0.5 * fraction);
     }
     fn is_cancelled(&self) -> bool {
         self.outer.is_cancelled()
