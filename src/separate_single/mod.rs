@@ -41,6 +41,15 @@ use canvas::{Canvas, Random};
 /// drawing must not interleave with another separation in the process.
 static WEIGHT_DRAWS: Mutex<()> = Mutex::new(());
 
+/// A generator whose initial weights are drawn from `seed`, under the same
+/// lock as a separation's: drawn without it (as a test once did), they
+/// interleave with a concurrent separation's draws and change its result.
+pub fn seeded_generator(shape: Shape, device: &Device, seed: u64) -> Generator {
+    let _draws = WEIGHT_DRAWS.lock().unwrap_or_else(|p| p.into_inner());
+    device.seed(seed);
+    Generator::new(shape, device)
+}
+
 /// The paper's weights and step sizes.
 pub mod weights {
     /// Exclusion loss on the layers.
