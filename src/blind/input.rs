@@ -102,11 +102,16 @@ pub fn central_region(image: &Image, max_side: usize) -> Option<Region> {
     if image.width <= max_side && image.height <= max_side {
         return None;
     }
-    let (width, height) = (image.width.min(max_side), image.height.min(max_side));
-    Some(Region {
-        left: (image.width - width) / 2,
-        top: (image.height - height) / 2,
-        width,
-        height,
-    })
+    Some(centred_region(image.width, image.height, max_side))
+}
+
+/// The centre of a `width x height` frame, at most `max_side` pixels each way.
+pub fn centred_region(width: usize, height: usize, max_side: usize) -> Region {
+    let (inner_width, inner_height) = (width.min(max_side), height.min(max_side));
+    Region {
+        left: (width - inner_width) / 2,
+        top: (height - inner_height) / 2,
+        width: inner_width,
+        height: inner_height,
+    }
 }

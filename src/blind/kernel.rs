@@ -335,8 +335,12 @@ const CHECK_SIDE: usize = 600;
 
 /// The centre of `plane`, at most `side` pixels each way.
 fn central_crop(plane: &Plane, side: usize) -> Plane {
-    let (width, height) = (plane.width.min(side), plane.height.min(side));
-    let (left, top) = ((plane.width - width) / 2, (plane.height - height) / 2);
+    let Region {
+        left,
+        top,
+        width,
+        height,
+    } = input::centred_region(plane.width, plane.height, side);
     let data = (top..top + height)
         .flat_map(|y| &plane.data[y * plane.width + left..][..width])
         .copied()
