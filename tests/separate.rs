@@ -114,11 +114,10 @@ fn separates_512_pairs_as_well_as_the_oracle() {
 }
 
 /// The paper's own setup: 122x162, widths [1, 2] and [2, 1] px. Gap >= -1.5
-/// dB per layer, and still above the mixture. Crosstalk is printed, not
-/// asserted: it is 0.094 / 0.070 against the 0.06. With 1-2 px blurs
-/// the bar leaves room for gains only about 0.3% low. The ICA gains come out
-/// 1-3% low where the mixture is nearly singular, at any image size
-/// (BENCHMARKS.md, `examples/separate_crosstalk.rs`).
+/// dB per layer, crosstalk <= 0.06 and 5 dB above the mixture. With 1-2 px
+/// blurs the crosstalk bar leaves room for gains only about 0.3% low: the
+/// fit's refinement on the residual mixture is what meets it (0.094 / 0.070
+/// without; BENCHMARKS.md, `examples/separate_crosstalk.rs`).
 #[test]
 fn separates_the_papers_small_setup() {
     let camera = source("camera.png");
@@ -135,9 +134,10 @@ fn separates_the_papers_small_setup() {
     let scores = scores(&mixture, &separation);
     println!("{}", describe("paper setup", &separation, &scores));
     assert_fit(&mixture, &separation, 0.15);
-    for (k, &(_, gap, over_mixture, _)) in scores.iter().enumerate() {
+    for (k, &(_, gap, over_mixture, xt)) in scores.iter().enumerate() {
         assert!(gap >= -1.5, "L{}: gap {gap:.2} dB", k + 1);
-        assert!(over_mixture >= 3.0, "L{}: {over_mixture:.2} dB over the mixture", k + 1);
+        assert!(over_mixture >= 5.0, "L{}: {over_mixture:.2} dB over the mixture", k + 1);
+        assert!(xt <= 0.06, "L{}: crosstalk {xt:.3}", k + 1);
     }
 }
 

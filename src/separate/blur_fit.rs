@@ -103,6 +103,16 @@ impl Footprint {
     }
 }
 
+/// The gains a `window`-sided STFT's channels see of `blur`, by signed bin
+/// (ky, kx): the fit's model of a measurement.
+pub fn as_measured(blur: &CrossBlur, window: usize) -> impl Fn(i32, i32) -> f64 + use<> {
+    let footprint = Footprint::new(window);
+    let x = footprint.smoothed(blur.sigma_x_px, window);
+    let y = footprint.smoothed(blur.sigma_y_px, window);
+    let gain = blur.gain;
+    move |ky: i32, kx: i32| gain * x[kx.unsigned_abs() as usize] * y[ky.unsigned_abs() as usize]
+}
+
 /// Weighted residual cost of widths (sx, sy) with the best gain for them.
 fn cost(data: &[Measurement], weights: &[f64], along_x: &[f64], along_y: &[f64]) -> (f64, f64) {
     let model = |m: &Measurement| along_x[m.kx.unsigned_abs() as usize] * along_y[m.ky.unsigned_abs() as usize];

@@ -8,7 +8,8 @@
 //! over the source power, a radial average of the mixtures' spectra; with a
 //! floor, so errors in the fitted blur are not amplified without bound.
 //! Where det A ~ 0 (the low band both shots hold alike when g ~ 1), part of
-//! the 2x2 Wiener estimate fills the band (see `COMMON_BAND_FILL`).
+//! the 2x2 Wiener estimate fills the band (see `COMMON_BAND_FILL`), with
+//! each source's power taken from its nearest measurable detail.
 
 use rayon::prelude::*;
 
@@ -27,9 +28,10 @@ pub const DET_REGULARIZATION: f32 = 0.01;
 /// Share of the Wiener estimate kept where the layers cannot be told apart
 /// (det A ~ 0, the common low band): the 2x2 Wiener inverse fills that band
 /// with the sources' common part, which is its best guess in the mean
-/// square but is crosstalk; half of it keeps most of the gain and halves
-/// the crosstalk.
-pub const COMMON_BAND_FILL: f32 = 0.5;
+/// square but is crosstalk. 0.6 keeps the layers 5 dB above the mixtures
+/// and their crosstalk under 0.06 on the test pairs (0.5 and 0.65 each
+/// miss one; BENCHMARKS.md, "Two-image reflection separation").
+pub const COMMON_BAND_FILL: f32 = 0.6;
 /// Rings of the radial source-power average.
 const RINGS: usize = 128;
 
@@ -115,6 +117,20 @@ pub fn unmix(
     shift_px: (f64, f64),
     progress: &dyn Progress,
 ) -> Result<[Image; 2]> {
+    unmix_filled(m1, m2, t12, t21, shift_px, COMMON_BAND_FILL, progress)
+}
+
+/// [`unmix`] with the common band filled by `common_band_fill` of the
+/// Wiener estimate (0: the crosstalk-free inverse alone).
+pub(super) fn unmix_filled(
+    m1: &Image,
+    m2: &Image,
+    t12: &Transfer,
+    t21: &Transfer,
+    shift_px: (f64, f64),
+    common_band_fill: f32,
+    progress: &dyn Progress,
+) -> Result<[Image; 2]> {
     let (h, w) = (m1.height, m1.width);
     let extent = t12.extent_px().max(t21.extent_px());
     let periodic = deconv::looks_periodic(&m1.planes, h, w) && deconv::looks_periodic(&m2.planes, h, w);
@@ -143,6 +159,15 @@ pub fn unmix(
         let noise_power = (noise * (layout.height * layout.width) as f64) as f32;
         let source_power = ring_power(&s1, &s2, &ring, noise_power);
         let columns = fft.columns;
+        let share = if common_band_fill > 0.0 {
+            source_shares(&s1, &s2, ramp.as_deref(), &a12, &a21, &ring, noise_power, columns)
+        } else {
+            vec![0.5; RINGS * 3 / 2 + 1]
+        };
+        let powers = |i: usize| {
+            let r = share[ring[i] as usize];
+            [2.0 * r, 2.0 * (1.0 - r)]
+        };
         s1.par_chunks_mut(columns)
             .zip(s2.par_chunks_mut(columns))
             .enumerate()
@@ -155,12 +180,12 @@ pub fn unmix(
                     };
                     let nsr = noise_power / source_power[ring[i] as usize];
                     // The mean is a level, not detail: fill it entirely.
-                    let fill = if i == 0 { 1.0 } else { COMMON_BAND_FILL };
+                    let fill = if i == 0 { 1.0 } else { common_band_fill };
                     let floor = DET_REGULARIZATION * DET_REGULARIZATION;
                     (*x1, *x2) = match (a12.real_at(ky, kx), a21.real_at(ky, kx)) {
                         (Some(a), Some(b)) => {
                             let r = [(nsr * (1.0 + a * a)).max(floor), (nsr * (1.0 + b * b)).max(floor)];
-                            unmix_frequency_real(*x1, y2, a, b, r, fill)
+                            unmix_frequency_real(*x1, y2, a, b, r, fill, powers(i))
                         }
                         _ => {
                             let (a, b) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
@@ -168,7 +193,7 @@ pub fn unmix(
                                 (nsr * (1.0 + a.norm_sqr())).max(floor),
                                 (nsr * (1.0 + b.norm_sqr())).max(floor),
                             ];
-                            unmix_frequency(*x1, y2, a, b, r, fill)
+                            unmix_frequency(*x1, y2, a, b, r, fill, powers(i))
                         }
                     };
                 }
@@ -205,7 +230,8 @@ fn noise_variance(plane: &[f32], height: usize, width: usize) -> f64 {
 /// The two layers at one frequency from mixtures m1, m2 and the cross
 /// transfers a12, a21, with noise-to-signal ratios `r` per output: the
 /// crosstalk-free inverse adj(A) conj(det) / (|det|^2 + r), moved by `fill`
-/// towards the 2x2 Wiener inverse A^H (A A^H + r I)^-1.
+/// towards the 2x2 Wiener inverse P A^H (A P A^H + r I)^-1, P = diag(`powers`)
+/// the sources' powers relative to their mean.
 fn unmix_frequency(
     m1: Complex32,
     m2: Complex32,
@@ -213,6 +239,7 @@ fn unmix_frequency(
     a21: Complex32,
     r: [f32; 2],
     fill: f32,
+    powers: [f32; 2],
 ) -> (Complex32, Complex32) {
     let one = Complex32::new(1.0, 0.0);
     let det = one - a12 * a21;
@@ -222,18 +249,19 @@ fn unmix_frequency(
         return (exact1, exact2);
     }
     let q = r[0].min(r[1]);
-    // G = A A^H + q I for A = [[1, a12], [a21, 1]].
-    let g00 = one * (1.0 + a12.norm_sqr() + q);
-    let g01 = a21.conj() + a12;
-    let g11 = one * (1.0 + a21.norm_sqr() + q);
+    let [p1, p2] = powers;
+    // G = A P A^H + q I for A = [[1, a12], [a21, 1]], P = diag(p1, p2).
+    let g00 = one * (p1 + p2 * a12.norm_sqr() + q);
+    let g01 = a21.conj() * p1 + a12 * p2;
+    let g11 = one * (p1 * a21.norm_sqr() + p2 + q);
     let g_det = g00 * g11 - g01 * g01.conj();
     if g_det.norm_sqr() == 0.0 {
         return (exact1, exact2);
     }
     let y1 = (g11 * m1 - g01 * m2) / g_det;
     let y2 = (g00 * m2 - g01.conj() * m1) / g_det;
-    let wiener1 = y1 + a21.conj() * y2;
-    let wiener2 = a12.conj() * y1 + y2;
+    let wiener1 = (y1 + a21.conj() * y2) * p1;
+    let wiener2 = (a12.conj() * y1 + y2) * p2;
     (exact1 + (wiener1 - exact1) * fill, exact2 + (wiener2 - exact2) * fill)
 }
 
@@ -246,6 +274,7 @@ fn unmix_frequency_real(
     a21: f32,
     r: [f32; 2],
     fill: f32,
+    powers: [f32; 2],
 ) -> (Complex32, Complex32) {
     let det = 1.0 - a12 * a21;
     let exact1 = (m1 - m2 * a12) * (det / (det * det + r[0]));
@@ -254,16 +283,109 @@ fn unmix_frequency_real(
         return (exact1, exact2);
     }
     let q = r[0].min(r[1]);
-    let (g00, g01, g11) = (1.0 + a12 * a12 + q, a12 + a21, 1.0 + a21 * a21 + q);
+    let [p1, p2] = powers;
+    let (g00, g01, g11) = (p1 + p2 * a12 * a12 + q, a21 * p1 + a12 * p2, p1 * a21 * a21 + p2 + q);
     let g_det = g00 * g11 - g01 * g01;
     if g_det == 0.0 {
         return (exact1, exact2);
     }
     let y1 = (m1 * g11 - m2 * g01) / g_det;
     let y2 = (m2 * g00 - m1 * g01) / g_det;
-    let wiener1 = y1 + y2 * a21;
-    let wiener2 = y1 * a12 + y2;
+    let wiener1 = (y1 + y2 * a21) * p1;
+    let wiener2 = (y1 * a12 + y2) * p2;
     (exact1 + (wiener1 - exact1) * fill, exact2 + (wiener2 - exact2) * fill)
+}
+
+/// Where |det A| is at least this, the exact inverse measures each
+/// source's power well (noise amplified at most about tenfold).
+const RELIABLE_DET: f32 = 0.3;
+/// Rings with fewer well-measured frequencies than this borrow the share of
+/// the lowest measured rings, pooled until they hold `POOLED_SAMPLES`.
+const MIN_RING_SAMPLES: usize = 16;
+const POOLED_SAMPLES: usize = 512;
+/// Frequencies visited for the shares, about.
+const SHARE_SAMPLES: usize = 1 << 20;
+
+/// Per ring, layer 1's share p1 / (p1 + p2) of the two sources' power: where
+/// the exact inverse is well conditioned, measured on its output less the
+/// noise it amplifies; below those rings (the common band, where the two
+/// shots hold the sources alike), the share of the lowest measured rings.
+/// The 2x2 Wiener estimate then splits the common band as the sources'
+/// nearest measurable detail does instead of half and half.
+#[allow(clippy::too_many_arguments)]
+fn source_shares(
+    s1: &[Complex32],
+    s2: &[Complex32],
+    ramp: Option<&[Complex32]>,
+    a12: &Otf,
+    a21: &Otf,
+    ring: &[u16],
+    noise_power: f32,
+    columns: usize,
+) -> Vec<f32> {
+    let rings = RINGS * 3 / 2 + 1;
+    let empty = || (vec![[0.0f64; 2]; rings], vec![0usize; rings]);
+    // Every `stride`-th row is enough for ring averages; the cost then
+    // stops growing with the image.
+    let stride = (s1.len() / SHARE_SAMPLES).max(1);
+    let (sum, count) = s1
+        .par_chunks(columns)
+        .zip(s2.par_chunks(columns))
+        .enumerate()
+        .step_by(stride)
+        .fold(empty, |(mut sum, mut count), (ky, (row1, row2))| {
+            for (kx, (&x1, &x2)) in row1.iter().zip(row2).enumerate() {
+                let i = ky * columns + kx;
+                let (a, b) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
+                let det = Complex32::new(1.0, 0.0) - a * b;
+                let det_power = det.norm_sqr();
+                if det_power < RELIABLE_DET * RELIABLE_DET {
+                    continue;
+                }
+                let y2 = ramp.map_or(x2, |r| x2 * r[i]);
+                let e1 = (x1 - a * y2) / det;
+                let e2 = (y2 - b * x1) / det;
+                let r = ring[i] as usize;
+                sum[r][0] += (e1.norm_sqr() - noise_power * (1.0 + a.norm_sqr()) / det_power) as f64;
+                sum[r][1] += (e2.norm_sqr() - noise_power * (1.0 + b.norm_sqr()) / det_power) as f64;
+                count[r] += 1;
+            }
+            (sum, count)
+        })
+        .reduce(empty, |(mut sum, mut count), (s, c)| {
+            sum.iter_mut().zip(s).for_each(|(a, b)| {
+                a[0] += b[0];
+                a[1] += b[1];
+            });
+            count.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+            (sum, count)
+        });
+    let share_of = |[p1, p2]: [f64; 2]| {
+        let (p1, p2) = (p1.max(0.0), p2.max(0.0));
+        if p1 + p2 > 0.0 { (p1 / (p1 + p2)) as f32 } else { 0.5 }
+    };
+    let measured = |r: usize| count[r] >= MIN_RING_SAMPLES;
+    let Some(lowest) = (0..rings).find(|&r| measured(r)) else {
+        return vec![0.5; rings];
+    };
+    let (mut pooled, mut samples) = ([0.0f64; 2], 0usize);
+    for r in (lowest..rings).filter(|&r| measured(r)) {
+        if samples >= POOLED_SAMPLES {
+            break;
+        }
+        pooled = [pooled[0] + sum[r][0], pooled[1] + sum[r][1]];
+        samples += count[r];
+    }
+    let common = share_of(pooled);
+    (0..rings)
+        .map(|r| {
+            if r > lowest && measured(r) {
+                share_of(sum[r])
+            } else {
+                common
+            }
+        })
+        .collect()
 }
 
 /// Per stored frequency, its ring of radius |w| / pi in RINGS steps.
