@@ -333,7 +333,7 @@ fn estimate(
     let largest = (height.min(width) - 1) / PATCHES_PER_SIDE;
     type Fits = Option<(CrossBlur, CrossBlur, [usize; 2])>;
     let fits = |window: usize, hop: usize, bins, phase: &dyn Progress| -> Result<Fits> {
-        let (m12, m21) = measure(c1, c2, height, width, window, hop, bins, true, phase)?;
+        let (m12, m21) = measure(c1, c2, height, width, window, hop, bins, Pass::Fit, phase)?;
         Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
             (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
             _ => None,
@@ -435,7 +435,7 @@ fn refine(
         window,
         (window / 4).max(1),
         bins,
-        false,
+        Pass::Refinement,
         progress,
     )?;
     let model_12 = blur_fit::as_measured(&blur_12, window);
@@ -488,6 +488,24 @@ fn measurable_bins(window: usize, blurs: &[CrossBlur]) -> Vec<(i32, i32)> {
         .collect()
 }
 
+/// What a measurement pass is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// On the mixtures: only channels the separation made sparser count.
+    Fit,
+    /// On the residual of a fit, whose channels are nearly separated already.
+    Refinement,
+}
+
+impl Pass {
+    fn stage(self, window: usize) -> String {
+        match self {
+            Pass::Fit => format!("Separating ({window} px)"),
+            Pass::Refinement => format!("Refining the fit ({window} px)"),
+        }
+    }
+}
+
 /// Per-channel gains of both cross terms from a `window`-sided STFT of the
 /// crops' differences, a patch every `hop` pixels, on the channels `bins`.
 #[allow(clippy::too_many_arguments)]
@@ -499,7 +517,7 @@ fn measure(
     window: usize,
     hop: usize,
     bins: Vec<(i32, i32)>,
-    ranked: bool,
+    pass: Pass,
     progress: &dyn Progress,
 ) -> Result<(Vec<blur_fit::Measurement>, Vec<blur_fit::Measurement>)> {
     progress.step("Transforming", 0.0)?;
@@ -511,14 +529,14 @@ fn measure(
     let mut m12 = Vec::new();
     let mut m21 = Vec::new();
     for (b, range) in (0..channels.bins.len()).step_by(per_batch.max(1)).enumerate() {
-        progress.step(&format!("Separating ({window} px)"), b as f32 / BATCHES as f32)?;
+        progress.step(&pass.stage(window), b as f32 / BATCHES as f32)?;
         let end = (range + per_batch).min(channels.bins.len());
         let found: Vec<_> = (range..end)
             .into_par_iter()
             .filter_map(|c| {
                 let (x1, x2) = channels.channel(c);
                 let unmixing = ica::separate_channel(x1, x2)?;
-                if ranked && ranking::score(x1, x2, unmixing.matrix) > RANK_LIMIT {
+                if pass == Pass::Fit && ranking::score(x1, x2, unmixing.matrix) > RANK_LIMIT {
                     return None;
                 }
                 let gains = unmixing.cross_gains()?;
