@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use mixtures::*;
 use unblur::imaging::{self, BitDepth, EncodeOptions, Image, LightSpace};
 use unblur::jobs::{Progress, Silent};
+use unblur::psf::PsfSpec;
 use unblur::separate::{self, CrossBlur, SeparateOptions, Separation};
 
 fn separate(mixture: &Mixture) -> Separation {
@@ -161,6 +162,31 @@ fn estimates_an_attenuation_below_one() {
         assert!(gap >= -0.75, "L{}: gap {gap:.2} dB", k + 1);
         assert!(over_mixture >= 5.0, "L{}: {over_mixture:.2} dB over the mixture", k + 1);
         assert!(xt <= 0.06, "L{}: crosstalk {xt:.3}", k + 1);
+    }
+}
+
+/// Real defocus is closer to a disk than to the Gaussian the fit assumes:
+/// the layers must still come out near the ORACLE (the true disks) and
+/// well above the mixture. Uncapped, the fit traded gains of 1.07 and 1.19
+/// for the disks' flatter top, 4 and 7 dB below the ORACLE.
+#[test]
+fn separates_disk_blurs_with_the_gaussian_model() {
+    let disk = |r: f64| format!("disk:r={r}").parse::<PsfSpec>().unwrap().kernel().unwrap();
+    let mixture = mix_kernels(
+        &source("camera.png"),
+        &source("brick.png"),
+        disk(3.0),
+        disk(4.0),
+        1.0,
+        NOISE_SIGMA,
+        47,
+    );
+    let separation = separate(&mixture);
+    let scores = scores(&mixture, &separation);
+    println!("{}", describe("disks r 3 / 4", &separation, &scores));
+    for (k, &(_, gap, over_mixture, _)) in scores.iter().enumerate() {
+        assert!(gap >= -2.0, "L{}: gap {gap:.2} dB", k + 1);
+        assert!(over_mixture >= 5.0, "L{}: {over_mixture:.2} dB over the mixture", k + 1);
     }
 }
 
