@@ -334,10 +334,7 @@ fn estimate(
     type Fits = Option<(CrossBlur, CrossBlur, [usize; 2])>;
     let fits = |window: usize, hop: usize, bins, phase: &dyn Progress| -> Result<Fits> {
         let (m12, m21) = measure(c1, c2, height, width, window, hop, bins, Pass::Fit, phase)?;
-        Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
-            (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
-            _ => None,
-        })
+        Ok(fit_both(&m12, &m21, window))
     };
     let chosen = options.window;
     if let Some(window) = chosen
@@ -427,7 +424,7 @@ fn refine(
         0.0,
         &Silent,
     )?;
-    let (r12, r21) = measure(
+    let (residual_12, residual_21) = measure(
         &u1.planes[0],
         &u2.planes[0],
         height,
@@ -443,29 +440,39 @@ fn refine(
     let angular = |k: i32| std::f64::consts::TAU * k as f64 / window as f64;
     let mut m12 = Vec::new();
     let mut m21 = Vec::new();
-    for (r, s) in r12.iter().zip(&r21) {
-        let (wx, wy) = (angular(r.kx), angular(r.ky));
+    for (r12, r21) in residual_12.iter().zip(&residual_21) {
+        let (wx, wy) = (angular(r12.kx), angular(r12.ky));
         let (a, b) = (blur_12.transfer(wx, wy), blur_21.transfer(wx, wy));
-        // A = A_fit R with unit diagonals: a12 = (r12 + a) / (1 + b r12).
-        let composed_12 = (r.gain + a) / (1.0 + b * r.gain);
-        let composed_21 = (s.gain + b) / (1.0 + a * s.gain);
-        let d12 = (1.0 - a * b) / (1.0 + b * r.gain).powi(2);
-        let d21 = (1.0 - a * b) / (1.0 + a * s.gain).powi(2);
+        // A = A_fit R with unit diagonals: a12 = (r12 + a) / (1 + b r12);
+        // d12 is its derivative in r12, for the variance.
+        let composed_12 = (r12.gain + a) / (1.0 + b * r12.gain);
+        let composed_21 = (r21.gain + b) / (1.0 + a * r21.gain);
+        let d12 = (1.0 - a * b) / (1.0 + b * r12.gain).powi(2);
+        let d21 = (1.0 - a * b) / (1.0 + a * r21.gain).powi(2);
         m12.push(blur_fit::Measurement {
-            gain: model_12(r.ky, r.kx) + composed_12 - a,
-            variance: r.variance * d12 * d12,
-            ..*r
+            gain: model_12(r12.ky, r12.kx) + composed_12 - a,
+            variance: r12.variance * d12 * d12,
+            ..*r12
         });
         m21.push(blur_fit::Measurement {
-            gain: model_21(s.ky, s.kx) + composed_21 - b,
-            variance: s.variance * d21 * d21,
-            ..*s
+            gain: model_21(r21.ky, r21.kx) + composed_21 - b,
+            variance: r21.variance * d21 * d21,
+            ..*r21
         });
     }
-    Ok(match (blur_fit::fit(&m12, window), blur_fit::fit(&m21, window)) {
+    Ok(fit_both(&m12, &m21, window))
+}
+
+/// Both cross blurs fitted, with the channels each used; `None` unless both fit.
+fn fit_both(
+    m12: &[blur_fit::Measurement],
+    m21: &[blur_fit::Measurement],
+    window: usize,
+) -> Option<(CrossBlur, CrossBlur, [usize; 2])> {
+    match (blur_fit::fit(m12, window), blur_fit::fit(m21, window)) {
         (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
         _ => None,
-    })
+    }
 }
 
 /// Gains below this (at the channel's bin, less the window's footprint)
