@@ -303,8 +303,9 @@ const RELIABLE_DET: f32 = 0.3;
 /// the lowest measured rings, pooled until they hold `POOLED_SAMPLES`.
 const MIN_RING_SAMPLES: usize = 16;
 const POOLED_SAMPLES: usize = 512;
-/// Frequencies visited for the shares, about.
+/// Frequencies visited for the shares, about, and rows per parallel task.
 const SHARE_SAMPLES: usize = 1 << 20;
+const SHARE_ROWS_PER_TASK: usize = 32;
 
 /// Per ring, layer 1's share p1 / (p1 + p2) of the two sources' power: where
 /// the exact inverse is well conditioned, measured on its output less the
@@ -324,42 +325,46 @@ fn source_shares(
     columns: usize,
 ) -> Vec<f32> {
     let rings = RINGS * 3 / 2 + 1;
-    let empty = || (vec![[0.0f64; 2]; rings], vec![0usize; rings]);
     // Every `stride`-th row is enough for ring averages; the cost then
     // stops growing with the image.
     let stride = (s1.len() / SHARE_SAMPLES).max(1);
-    let (sum, count) = s1
-        .par_chunks(columns)
-        .zip(s2.par_chunks(columns))
-        .enumerate()
-        .step_by(stride)
-        .fold(empty, |(mut sum, mut count), (ky, (row1, row2))| {
-            for (kx, (&x1, &x2)) in row1.iter().zip(row2).enumerate() {
-                let i = ky * columns + kx;
-                let (a, b) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
-                let det = Complex32::new(1.0, 0.0) - a * b;
-                let det_power = det.norm_sqr();
-                if det_power < RELIABLE_DET * RELIABLE_DET {
-                    continue;
+    let rows: Vec<usize> = (0..s1.len() / columns).step_by(stride).collect();
+    // Partial sums over fixed groups of rows, added in order: the shares
+    // do not vary from run to run.
+    let partial: Vec<(Vec<[f64; 2]>, Vec<usize>)> = rows
+        .par_chunks(SHARE_ROWS_PER_TASK)
+        .map(|group| {
+            let mut sum = vec![[0.0f64; 2]; rings];
+            let mut count = vec![0usize; rings];
+            for &ky in group {
+                for kx in 0..columns {
+                    let i = ky * columns + kx;
+                    let (a, b) = (a12.at(ky, kx, i), a21.at(ky, kx, i));
+                    let det = Complex32::new(1.0, 0.0) - a * b;
+                    let det_power = det.norm_sqr();
+                    if det_power < RELIABLE_DET * RELIABLE_DET {
+                        continue;
+                    }
+                    let y2 = ramp.map_or(s2[i], |r| s2[i] * r[i]);
+                    let e1 = (s1[i] - a * y2) / det;
+                    let e2 = (y2 - b * s1[i]) / det;
+                    let r = ring[i] as usize;
+                    sum[r][0] += (e1.norm_sqr() - noise_power * (1.0 + a.norm_sqr()) / det_power) as f64;
+                    sum[r][1] += (e2.norm_sqr() - noise_power * (1.0 + b.norm_sqr()) / det_power) as f64;
+                    count[r] += 1;
                 }
-                let y2 = ramp.map_or(x2, |r| x2 * r[i]);
-                let e1 = (x1 - a * y2) / det;
-                let e2 = (y2 - b * x1) / det;
-                let r = ring[i] as usize;
-                sum[r][0] += (e1.norm_sqr() - noise_power * (1.0 + a.norm_sqr()) / det_power) as f64;
-                sum[r][1] += (e2.norm_sqr() - noise_power * (1.0 + b.norm_sqr()) / det_power) as f64;
-                count[r] += 1;
             }
             (sum, count)
         })
-        .reduce(empty, |(mut sum, mut count), (s, c)| {
-            sum.iter_mut().zip(s).for_each(|(a, b)| {
-                a[0] += b[0];
-                a[1] += b[1];
-            });
-            count.iter_mut().zip(c).for_each(|(a, b)| *a += b);
-            (sum, count)
-        });
+        .collect();
+    let mut sum = vec![[0.0f64; 2]; rings];
+    let mut count = vec![0usize; rings];
+    for (s, c) in partial {
+        for r in 0..rings {
+            sum[r] = [sum[r][0] + s[r][0], sum[r][1] + s[r][1]];
+            count[r] += c[r];
+        }
+    }
     let share_of = |[p1, p2]: [f64; 2]| {
         let (p1, p2) = (p1.max(0.0), p2.max(0.0));
         if p1 + p2 > 0.0 { (p1 / (p1 + p2)) as f32 } else { 0.5 }
