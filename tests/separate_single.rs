@@ -159,7 +159,7 @@ fn adapter_or_skip() -> bool {
 fn the_generators_and_losses_on_the_gpu_match_the_cpu() {
     use burn::module::Module;
     use burn::prelude::*;
-    use unblur::separate_single::{Shape, exclusion, seeded_generator, tv_denoise};
+    use unblur::separate_single::{Shape, exclusion, seeded_generators, tv_denoise};
     if !adapter_or_skip() {
         return;
     }
@@ -174,7 +174,7 @@ fn the_generators_and_losses_on_the_gpu_match_the_cpu() {
     };
     // Drawn under the separations' lock: the other tests here run
     // separations at the same time and must get the same weights every run.
-    let generator = seeded_generator(shape, &cpu, 1);
+    let [generator] = seeded_generators(shape, &cpu, 1);
     let on_gpu = generator.clone().to_device(&gpu);
     let noise: Vec<f32> = (0..8 * 32 * 32)
         .map(|i| ((i * 7919) % 1000) as f32 / 10_000.0)

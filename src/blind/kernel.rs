@@ -87,9 +87,12 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
     // A support much larger than the blur is where the first estimate
     // fails most, so the second is no larger than the image's own
     // suggestion.
-    let second = second_size(size).map(|side| match size_suggested {
-        true => side,
-        false => suggest_for(&plane).map_or(side, |suggested| side.min(suggested)),
+    let second = second_size(size).map(|side| {
+        if size_suggested {
+            side
+        } else {
+            suggest_for(&plane).map_or(side, |suggested| side.min(suggested))
+        }
     });
     let plane = stretched(plane);
     let kernel = match second {

@@ -32,8 +32,10 @@ pub const DET_REGULARIZATION: f32 = 0.01;
 /// and their crosstalk under 0.06 on the test pairs (0.5 and 0.65 each
 /// miss one; BENCHMARKS.md, "Two-image reflection separation").
 pub const COMMON_BAND_FILL: f32 = 0.6;
-/// Rings of the radial source-power average.
+/// Rings of the radial source-power average per unit of |w| / pi, and the
+/// slots they take up to the spectrum's corner (|w| / pi up to sqrt 2).
 const RINGS: usize = 128;
+const RING_SLOTS: usize = RINGS * 3 / 2 + 1;
 
 /// One cross term of the mixture: how mixture i holds source k != i.
 #[derive(Clone, Debug)]
@@ -162,7 +164,7 @@ pub(super) fn unmix_filled(
         let share = if common_band_fill > 0.0 {
             source_shares(&s1, &s2, ramp.as_deref(), &a12, &a21, &ring, noise_power, columns)
         } else {
-            vec![0.5; RINGS * 3 / 2 + 1]
+            vec![0.5; RING_SLOTS]
         };
         let powers = |i: usize| {
             let r = share[ring[i] as usize];
@@ -324,7 +326,6 @@ fn source_shares(
     noise_power: f32,
     columns: usize,
 ) -> Vec<f32> {
-    let rings = RINGS * 3 / 2 + 1;
     // Every `stride`-th row is enough for ring averages; the cost then
     // stops growing with the image.
     let stride = (s1.len() / SHARE_SAMPLES).max(1);
@@ -334,8 +335,8 @@ fn source_shares(
     let partial: Vec<(Vec<[f64; 2]>, Vec<usize>)> = rows
         .par_chunks(SHARE_ROWS_PER_TASK)
         .map(|group| {
-            let mut sum = vec![[0.0f64; 2]; rings];
-            let mut count = vec![0usize; rings];
+            let mut sum = vec![[0.0f64; 2]; RING_SLOTS];
+            let mut count = vec![0usize; RING_SLOTS];
             for &ky in group {
                 for kx in 0..columns {
                     let i = ky * columns + kx;
@@ -357,10 +358,10 @@ fn source_shares(
             (sum, count)
         })
         .collect();
-    let mut sum = vec![[0.0f64; 2]; rings];
-    let mut count = vec![0usize; rings];
+    let mut sum = vec![[0.0f64; 2]; RING_SLOTS];
+    let mut count = vec![0usize; RING_SLOTS];
     for (s, c) in partial {
-        for r in 0..rings {
+        for r in 0..RING_SLOTS {
             sum[r] = [sum[r][0] + s[r][0], sum[r][1] + s[r][1]];
             count[r] += c[r];
         }
@@ -370,11 +371,11 @@ fn source_shares(
         if p1 + p2 > 0.0 { (p1 / (p1 + p2)) as f32 } else { 0.5 }
     };
     let measured = |r: usize| count[r] >= MIN_RING_SAMPLES;
-    let Some(lowest) = (0..rings).find(|&r| measured(r)) else {
-        return vec![0.5; rings];
+    let Some(lowest) = (0..RING_SLOTS).find(|&r| measured(r)) else {
+        return vec![0.5; RING_SLOTS];
     };
     let (mut pooled, mut samples) = ([0.0f64; 2], 0usize);
-    for r in (lowest..rings).filter(|&r| measured(r)) {
+    for r in (lowest..RING_SLOTS).filter(|&r| measured(r)) {
         if samples >= POOLED_SAMPLES {
             break;
         }
@@ -382,7 +383,7 @@ fn source_shares(
         samples += count[r];
     }
     let common = share_of(pooled);
-    (0..rings)
+    (0..RING_SLOTS)
         .map(|r| {
             if r > lowest && measured(r) {
                 share_of(sum[r])
@@ -400,7 +401,7 @@ fn ring_index(fft: &Fft2d) -> Vec<u16> {
         .map(|i| {
             let (ky, kx) = fft.coordinates(i);
             let r = (2.0 * signed(ky, fft.height) / fft.height as f64).hypot(2.0 * kx as f64 / fft.width as f64);
-            ((r * RINGS as f64) as usize).min(RINGS * 3 / 2) as u16
+            ((r * RINGS as f64) as usize).min(RING_SLOTS - 1) as u16
         })
         .collect()
 }
@@ -409,13 +410,12 @@ fn ring_index(fft: &Fft2d) -> Vec<u16> {
 /// (each mixture holds about one source's power where the other is blurred
 /// away, and about two where it is not: an over-estimate there is harmless).
 fn ring_power(s1: &[Complex32], s2: &[Complex32], ring: &[u16], noise_power: f32) -> Vec<f32> {
-    let rings = RINGS * 3 / 2 + 1;
     let (sum, count) = s1
         .par_chunks(1 << 16)
         .zip(s2.par_chunks(1 << 16))
         .zip(ring.par_chunks(1 << 16))
         .fold(
-            || (vec![0.0f64; rings], vec![0usize; rings]),
+            || (vec![0.0f64; RING_SLOTS], vec![0usize; RING_SLOTS]),
             |(mut sum, mut count), ((a, b), r)| {
                 for ((a, b), &r) in a.iter().zip(b).zip(r) {
                     sum[r as usize] += 0.5 * (a.norm_sqr() + b.norm_sqr()) as f64;
@@ -425,7 +425,7 @@ fn ring_power(s1: &[Complex32], s2: &[Complex32], ring: &[u16], noise_power: f32
             },
         )
         .reduce(
-            || (vec![0.0f64; rings], vec![0usize; rings]),
+            || (vec![0.0f64; RING_SLOTS], vec![0usize; RING_SLOTS]),
             |(mut sum, mut count), (s, c)| {
                 sum.iter_mut().zip(s).for_each(|(a, b)| *a += b);
                 count.iter_mut().zip(c).for_each(|(a, b)| *a += b);

@@ -375,7 +375,7 @@ fn estimate(
     let bins = measurable_bins(window, &[b12, b21]);
     let found = fits(
         window,
-        (window / 4).max(1),
+        dense_hop(window),
         bins,
         &Phase::new(progress, PHASES.final_pass),
     )?;
@@ -430,7 +430,7 @@ fn refine(
         height,
         width,
         window,
-        (window / 4).max(1),
+        dense_hop(window),
         bins,
         Pass::Refinement,
         progress,
@@ -473,6 +473,12 @@ fn fit_both(
         (Some((b12, n12)), Some((b21, n21))) => Some((b12, b21, [n12, n21])),
         _ => None,
     }
+}
+
+/// The hop of the final and refining passes: a quarter window, so each
+/// channel holds enough samples for its ICA.
+fn dense_hop(window: usize) -> usize {
+    (window / 4).max(1)
 }
 
 /// Gains below this (at the channel's bin, less the window's footprint)

@@ -41,13 +41,14 @@ use canvas::{Canvas, Random};
 /// drawing must not interleave with another separation in the process.
 static WEIGHT_DRAWS: Mutex<()> = Mutex::new(());
 
-/// A generator whose initial weights are drawn from `seed`, under the same
-/// lock as a separation's: drawn without it (as a test once did), they
-/// interleave with a concurrent separation's draws and change its result.
-pub fn seeded_generator(shape: Shape, device: &Device, seed: u64) -> Generator {
+/// `N` generators whose initial weights are drawn from `seed`, in order,
+/// under the lock every draw takes: drawn without it (as a test once did),
+/// they interleave with a concurrent separation's draws and change its
+/// result.
+pub fn seeded_generators<const N: usize>(shape: Shape, device: &Device, seed: u64) -> [Generator; N] {
     let _draws = WEIGHT_DRAWS.lock().unwrap_or_else(|p| p.into_inner());
     device.seed(seed);
-    Generator::new(shape, device)
+    std::array::from_fn(|_| Generator::new(shape, device))
 }
 
 /// The paper's weights and step sizes.
@@ -268,14 +269,8 @@ impl Trainer {
             levels: LEVELS,
             output: canvas.channels,
         };
-        let pair = {
-            let _draws = WEIGHT_DRAWS.lock().unwrap_or_else(|p| p.into_inner());
-            device.seed(options.seed);
-            Pair {
-                first: Generator::new(shape, &device),
-                second: Generator::new(shape, &device),
-            }
-        };
+        let [first, second] = seeded_generators(shape, &device, options.seed);
+        let pair = Pair { first, second };
         let dims = [1, INPUT_CHANNELS, canvas.height, canvas.width];
         let count = dims.iter().product();
         let upload = |samples: Vec<f32>| Tensor::<4>::from_data(TensorData::new(samples, dims), &device);
