@@ -1,5 +1,6 @@
 //! Blind estimation on the shared cases: parametric fits and free-form kernels.
-//! `cargo run --release --example blind_evaluate [parametric|kernel] [CASE-FILTER]`
+//! `cargo run --release --example blind_evaluate [parametric|kernel] [CASE-FILTER] [SIZE]`;
+//! `UNBLUR_CASES=DIR` reads the cases from DIR instead of `tests/data/cases`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -18,7 +19,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("parametric");
     let filter = args.get(2).cloned().unwrap_or_default();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cases");
+    // UNBLUR_CASES points at another folder of cases laid out the same way.
+    let root = std::env::var_os("UNBLUR_CASES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cases"));
     let mut ids: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -36,7 +40,12 @@ fn main() {
         };
         let decoded = imaging::load(&dir.join(blurred), &DecodeOptions::default()).unwrap();
         if what == "kernel" {
-            let size: Option<usize> = args.get(3).and_then(|s| s.parse().ok());
+            // A number, or "auto" for the suggested size; none: the true side + 4.
+            let size = match args.get(3).map(String::as_str) {
+                Some("auto") => Size::Suggested,
+                Some(n) => n.parse().map_or(Size::TruePlus4, Size::Given),
+                None => Size::TruePlus4,
+            };
             kernel_case(&dir, &id, &decoded, size);
         }
         if what == "parametric" {
@@ -59,19 +68,31 @@ fn main() {
     }
 }
 
-fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Option<usize>) {
+#[derive(Clone, Copy)]
+enum Size {
+    TruePlus4,
+    Given(usize),
+    Suggested,
+}
+
+fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Size) {
     let truth_kernel = Kernel::from_file(&dir.join("kernel.png")).unwrap();
-    let size = size.unwrap_or(truth_kernel.width + 4);
+    let kernel_size = match size {
+        Size::TruePlus4 => Some(truth_kernel.width + 4),
+        Size::Given(n) => Some(n),
+        Size::Suggested => None,
+    };
     let start = Instant::now();
     let estimate = blind::estimate_kernel(
         &decoded.image,
         &KernelOptions {
-            kernel_size: Some(size),
+            kernel_size,
             region: None,
         },
         &Silent,
     )
     .unwrap();
+    let size = estimate.size;
     let secs = start.elapsed().as_secs_f64();
     let ke = metrics::kernel_error(&estimate.kernel, &truth_kernel);
     let floor = imaging::noise_floor(decoded);
