@@ -81,17 +81,21 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
         .or_else(|| input::central_region(image, MAX_WORKING_SIDE));
     let (plane, warnings) = input::luminance(image, region, MIN_SIDE)?;
     let plane = stretched(plane);
+    // The parametric fits serve both the suggestion and the second
+    // estimate's cap: made once.
+    let fitted = std::cell::OnceCell::new();
+    let parametric = || *fitted.get_or_init(|| parametric_size(&plane));
     let (size, size_suggested) = match options.kernel_size {
         Some(n) => (checked_size(n, &plane)?, false),
         None => {
             progress.step("suggesting a size", 0.0)?;
-            (suggest_for(&plane)?, true)
+            (suggest_for(&plane, parametric)?, true)
         }
     };
     // A support much larger than the blur is where the first estimate
     // fails most (on textured images), so the second is no larger than the
     // parametric fits' extent.
-    let second = second_size(size).map(|side| parametric_size(&plane).map_or(side, |extent| side.min(extent)));
+    let second = second_size(size).map(|side| parametric().map_or(side, |extent| side.min(extent)));
     let kernel = match second {
         None => estimate_on(&plane, size, progress)?.0,
         Some(side) => {
@@ -161,7 +165,8 @@ fn checked_size(n: usize, plane: &Plane) -> Result<usize> {
 pub fn suggest_kernel_size(image: &Image, progress: &dyn Progress) -> Result<usize> {
     progress.step("suggesting a size", 0.0)?;
     let (plane, _) = input::luminance(image, input::central_region(image, MAX_WORKING_SIDE), MIN_SIDE)?;
-    let size = suggest_for(&stretched(plane))?;
+    let plane = stretched(plane);
+    let size = suggest_for(&plane, || parametric_size(&plane))?;
     progress.report("suggesting a size", 1.0);
     Ok(size)
 }
@@ -182,7 +187,9 @@ const SUGGESTED_MARGIN: f64 = 1.1;
 const SUGGESTED_PADDING: f64 = 4.0;
 const MIN_SUGGESTED_SIZE: usize = 15;
 
-fn suggest_for(plane: &Plane) -> Result<usize> {
+/// The suggestion for `plane`; `parametric` gives the parametric fits'
+/// extent, used when the quick estimate fills its support.
+fn suggest_for(plane: &Plane, parametric: impl Fn() -> Option<usize>) -> Result<usize> {
     let smaller = plane.width.min(plane.height);
     let limit = (smaller / MIN_SIDES_ACROSS).saturating_sub(1) | 1;
     if limit < MIN_KERNEL_SIZE {
@@ -211,7 +218,7 @@ fn suggest_for(plane: &Plane) -> Result<usize> {
             // Nothing bounded the probe: a blur beyond the largest support,
             // or (far more often) a texture of parallel stripes read as
             // blur, where a large support derails the estimate.
-            return Ok(parametric_size(plane).unwrap_or(largest).min(largest) | 1);
+            return Ok(parametric().unwrap_or(largest).min(largest) | 1);
         }
         covered as f64 / scale
     };
