@@ -5,6 +5,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::Support;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -42,9 +44,9 @@ fn main() {
         if what == "kernel" {
             // A number, or "auto" for the suggested size; none: the true side + 4.
             let size = match args.get(3).map(String::as_str) {
-                Some("auto") => Size::Suggested,
-                Some(n) => n.parse().map_or(Size::TruePlus4, Size::Given),
-                None => Size::TruePlus4,
+                Some("auto") => Support::Suggested,
+                Some(n) => n.parse().map_or(Support::NearTruth, Support::Given),
+                None => Support::NearTruth,
             };
             kernel_case(&dir, &id, &decoded, size);
         }
@@ -68,20 +70,9 @@ fn main() {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Size {
-    TruePlus4,
-    Given(usize),
-    Suggested,
-}
-
-fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Size) {
+fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Support) {
     let truth_kernel = Kernel::from_file(&dir.join("kernel.png")).unwrap();
-    let kernel_size = match size {
-        Size::TruePlus4 => Some(truth_kernel.width + 4),
-        Size::Given(n) => Some(n),
-        Size::Suggested => None,
-    };
+    let kernel_size = size.kernel_size(truth_kernel.width);
     let start = Instant::now();
     let estimate = blind::estimate_kernel(
         &decoded.image,

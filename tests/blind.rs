@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use common::Support;
 use unblur::blind::{self, KernelOptions, ParametricModel, Region};
 use unblur::imaging::{self, BitDepth, DecodeOptions, Decoded, EncodeOptions, Image, LightSpace};
 use unblur::jobs::{Progress, Silent};
@@ -108,15 +109,6 @@ struct Scored {
     blurred_psnr_db: f64,
 }
 
-/// The support a free-form run is given.
-#[derive(Clone, Copy)]
-enum Support {
-    /// The true kernel's side + 4.
-    NearTruth,
-    Given(usize),
-    Suggested,
-}
-
 /// Estimates a kernel of side (true side + 4), deblurs with it and with the
 /// true kernel by the same final method, and scores both.
 fn free_form(id: &str) -> Scored {
@@ -128,11 +120,7 @@ fn free_form_sized(id: &str, support: Support) -> Scored {
     let (case, decoded) = load_case(id);
     let truth_kernel = Kernel::from_file(&case.folder.join("kernel.png")).unwrap();
     let options = KernelOptions {
-        kernel_size: match support {
-            Support::NearTruth => Some(truth_kernel.width + 4),
-            Support::Given(side) => Some(side),
-            Support::Suggested => None,
-        },
+        kernel_size: support.kernel_size(truth_kernel.width),
         region: None,
     };
     let estimate = blind::estimate_kernel(&decoded.image, &options, &Silent).expect("estimate");
@@ -240,7 +228,7 @@ fn free_form_kernels_on_the_camera_cases() {
 /// gave results of 17.9 and 16.0 dB, far below the blurred input's 24.5,
 /// before the second estimate on a smaller support was made and chosen by
 /// the L0 objective; 51x51 gave 20.0 dB until that second support was
-/// capped at the image's own suggested size.
+/// capped at the parametric fits' extent.
 #[test]
 fn an_oversized_support_does_not_derail_the_estimate() {
     let mut report = String::new();

@@ -136,3 +136,25 @@ pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize, step: f64) -> f64
     }
     min
 }
+
+/// The support a free-form estimate is given in the blind evaluations.
+#[derive(Clone, Copy)]
+pub enum Support {
+    /// The true kernel's side + 4 (the quality bars are set there).
+    NearTruth,
+    Given(usize),
+    /// Left to the estimator, as `unblur blind` does by default.
+    Suggested,
+}
+
+impl Support {
+    /// The `KernelOptions::kernel_size` for a case whose true kernel has
+    /// side `true_side`.
+    pub fn kernel_size(self, true_side: usize) -> Option<usize> {
+        match self {
+            Support::NearTruth => Some(true_side + 4),
+            Support::Given(side) => Some(side),
+            Support::Suggested => None,
+        }
+    }
+}
