@@ -2,6 +2,8 @@
 //! `tests/data/cases` (copied from the project's shared test data).
 #![allow(dead_code)]
 
+pub mod overlay;
+
 use std::path::{Path, PathBuf};
 
 use unblur::deconv::{self, Applied, Settings};
