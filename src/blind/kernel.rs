@@ -36,7 +36,8 @@ pub struct KernelOptions {
 /// An estimated kernel.
 #[derive(Clone, Debug)]
 pub struct KernelEstimate {
-    /// The kernel, non-negative, summing to 1, centred on its centre of mass.
+    /// The kernel, non-negative, summing to 1, centred on the middle of its
+    /// extent (see `kernel_step::centre_on_extent`).
     pub kernel: Kernel,
     /// The side it was estimated with.
     pub size: usize,
@@ -121,7 +122,7 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
     };
     // Centred to a fraction of a pixel only at the end: during estimation
     // the interpolation would smooth the kernel at every round.
-    let data = kernel_step::centre_subpixel(&kernel, size);
+    let data = kernel_step::centre_on_extent(&kernel, size);
     let weights = data.iter().map(|v| *v as f64).collect();
     Ok(KernelEstimate {
         kernel: Kernel::from_weights(size, size, weights)?,
