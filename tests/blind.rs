@@ -307,16 +307,8 @@ fn a_shake_estimate_puts_the_result_where_the_sharp_image_is() {
         let (out, _) = blind::deblur(&decoded.image, &estimate.kernel, floor, &Silent).expect("deblur");
         let (truth, _) = imaging::load_stored(&case.folder.join("gt.png"), 100.0).unwrap();
         let result = stored(&out, &decoded);
-        let reach = 4isize;
-        let (mut best, mut shift) = (f64::INFINITY, (0, 0));
-        for dy in -reach..=reach {
-            for dx in -reach..=reach {
-                let ssd = common::shifted_ssd(&result, &truth, reach as usize, dy as f64, dx as f64);
-                if ssd < best {
-                    (best, shift) = (ssd, (dy, dx));
-                }
-            }
-        }
+        let (_, dy, dx) = common::best_whole_shift(&result, &truth, 4);
+        let shift = (dy, dx);
         assert!(
             shift.0.abs() <= 1 && shift.1.abs() <= 1,
             "{id}: the result lines up after a shift of {shift:?}"

@@ -17,7 +17,7 @@
 //! u = u + y - x. The generators run on the GPU through burn's wgpu backend
 //! where a hardware adapter exists, on its pure-Rust CPU backend otherwise.
 
-mod canvas;
+pub(crate) mod canvas;
 mod denoise;
 mod exclusion;
 mod network;

@@ -107,26 +107,33 @@ pub fn shifted_ssd(image: &Image, truth: &Image, reach: usize, dy: f64, dx: f64)
     ssd
 }
 
+/// The whole-pixel shift within +-`reach` that best lines `image` up with
+/// the truth: (SSD, dy, dx).
+pub fn best_whole_shift(image: &Image, truth: &Image, reach: usize) -> (f64, isize, isize) {
+    let r = reach as isize;
+    let mut best = (f64::INFINITY, 0, 0);
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let ssd = shifted_ssd(image, truth, reach, dy as f64, dx as f64);
+            if ssd < best.0 {
+                best = (ssd, dy, dx);
+            }
+        }
+    }
+    best
+}
+
 /// SSD against the truth after the best shift within +-`reach` pixels:
 /// whole pixels when `step` is 1, else in steps of `step` (Levin et al.'s
 /// `comp_upto_shift` uses quarter pixels and linear interpolation), found
 /// around the best whole-pixel shift.
 pub fn aligned_ssd(image: &Image, truth: &Image, reach: usize, step: f64) -> f64 {
-    let r = reach as isize;
-    let mut best = (f64::INFINITY, 0.0, 0.0);
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let ssd = shifted_ssd(image, truth, reach, dy as f64, dx as f64);
-            if ssd < best.0 {
-                best = (ssd, dy as f64, dx as f64);
-            }
-        }
-    }
+    let best = best_whole_shift(image, truth, reach);
     if step >= 1.0 {
         return best.0;
     }
     let n = (1.0 / step).round() as isize;
-    let (cy, cx) = (best.1, best.2);
+    let (cy, cx) = (best.1 as f64, best.2 as f64);
     let mut min = best.0;
     for i in -n..=n {
         for j in -n..=n {
