@@ -34,6 +34,18 @@ impl Progress for Silent {
     }
 }
 
+/// Passes cancellation through and drops the reports: for a piece of work
+/// whose own fractions would not fit the outer progress (a quick probe
+/// before the main work, which starts again from 0).
+pub struct CancelOnly<'a>(pub &'a dyn Progress);
+
+impl Progress for CancelOnly<'_> {
+    fn report(&self, _stage: &str, _fraction: f32) {}
+    fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
 /// A shared flag that asks a job to stop.
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken(Arc<AtomicBool>);

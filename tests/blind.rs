@@ -394,6 +394,19 @@ fn kernel_estimation_reports_progress_to_the_end_and_stops_when_cancelled() {
     assert!(matches!(outcome, Err(unblur::Error::Cancelled)), "{outcome:?}");
 }
 
+/// The size suggestion's quick estimate stops when asked: cancelled at its
+/// first report, the suggestion returns `Cancelled` rather than a size.
+#[test]
+fn the_size_suggestion_stops_when_cancelled() {
+    let (image, _) = crop("coffee__motion_l15_a30__noisy");
+    let full = recorder(None);
+    let size = blind::suggest_kernel_size(&image, &full).unwrap();
+    assert!(size >= 3 && size % 2 == 1, "{size}");
+    let cancelled = recorder(Some(1));
+    let outcome = blind::suggest_kernel_size(&image, &cancelled);
+    assert!(matches!(outcome, Err(unblur::Error::Cancelled)), "{outcome:?}");
+}
+
 #[test]
 fn a_region_gives_the_same_kernel_as_its_crop() {
     let (_, decoded) = load_case("coffee__motion_l15_a30__noisy");

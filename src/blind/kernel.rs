@@ -18,7 +18,7 @@ use super::parametric::{self, ParametricModel};
 use super::{kernel_step, pyramid};
 use crate::error::{Error, Result};
 use crate::imaging::Image;
-use crate::jobs::{Progress, Silent};
+use crate::jobs::{CancelOnly, Progress, Silent};
 use crate::psf::{Kernel, PsfSpec};
 use std::sync::Mutex;
 
@@ -90,7 +90,7 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
         Some(n) => (checked_size(n, &plane)?, false),
         None => {
             progress.step("suggesting a size", 0.0)?;
-            (suggest_for(&plane, parametric)?, true)
+            (suggest_for(&plane, parametric, progress)?, true)
         }
     };
     // A support much larger than the blur is where the first estimate
@@ -161,7 +161,7 @@ pub fn suggest_kernel_size(image: &Image, progress: &dyn Progress) -> Result<usi
     progress.step("suggesting a size", 0.0)?;
     let (plane, _) = input::luminance(image, input::central_region(image, MAX_WORKING_SIDE), MIN_SIDE)?;
     let plane = stretched(plane);
-    let size = suggest_for(&plane, || parametric_size(&plane))?;
+    let size = suggest_for(&plane, || parametric_size(&plane), progress)?;
     progress.report("suggesting a size", 1.0);
     Ok(size)
 }
@@ -183,8 +183,10 @@ const SUGGESTED_PADDING: f64 = 4.0;
 const MIN_SUGGESTED_SIZE: usize = 15;
 
 /// The suggestion for `plane`; `parametric` gives the parametric fits'
-/// extent, used when the quick estimate fills its support.
-fn suggest_for(plane: &Plane, parametric: impl Fn() -> Option<usize>) -> Result<usize> {
+/// extent, used when the quick estimate fills its support. The quick
+/// estimate honours `progress`'s cancel but reports nothing: its fractions
+/// would run ahead of the main estimate's.
+fn suggest_for(plane: &Plane, parametric: impl Fn() -> Option<usize>, progress: &dyn Progress) -> Result<usize> {
     let smaller = plane.width.min(plane.height);
     let limit = (smaller / MIN_SIDES_ACROSS).saturating_sub(1) | 1;
     if limit < MIN_KERNEL_SIZE {
@@ -207,7 +209,7 @@ fn suggest_for(plane: &Plane, parametric: impl Fn() -> Option<usize>) -> Result<
             ((plane.width as f64 * scale).round() as usize).max(across),
             ((plane.height as f64 * scale).round() as usize).max(across),
         );
-        let (kernel, _) = estimate_on(&shrunk, PROBE_SIDE, &Silent)?;
+        let (kernel, _) = estimate_on(&shrunk, PROBE_SIDE, &CancelOnly(progress))?;
         let covered = footprint(&kernel, PROBE_SIDE);
         if covered >= PROBE_SIDE - FILLED_MARGIN {
             // Nothing bounded the probe: a blur beyond the largest support,
