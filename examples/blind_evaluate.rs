@@ -104,6 +104,9 @@ fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Support) {
         metrics::psnr(&with_truth, &truth),
         metrics::psnr(&blurred, &truth)
     );
+    for warning in &estimate.warnings {
+        println!("{id:<34} warning: {warning}");
+    }
     let out = std::env::temp_dir().join(format!("blind-{id}.png"));
     let _ = imaging::save(
         &out,

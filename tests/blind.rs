@@ -316,6 +316,36 @@ fn a_shake_estimate_puts_the_result_where_the_sharp_image_is() {
     }
 }
 
+/// On a suggested support, a kernel that fills it is told about: the brick
+/// wall under the shared shake turned a quarter, whose parallel mortar
+/// lines the estimate reads as blur (it fills its 25 px support and the
+/// result falls far below the blurred input), gets the warning; a photo
+/// without stripes under the same shake does not.
+#[test]
+fn a_kernel_filling_its_suggested_support_is_warned_about() {
+    use common::variants::{convolved, gaussian, luminance, rotated};
+    let shake = rotated(&Kernel::from_file(&common::data_dir().join("kernels/shake_5.png")).expect("kernel"));
+    let warnings = |image: &str| {
+        let path = common::data_dir().join(format!("images/{image}.png"));
+        let (sharp, _) = imaging::load_stored(&path, 100.0).expect("image");
+        let mut blurred = convolved(&luminance(&sharp), &shake);
+        let mut seed = 7u64;
+        for v in blurred.planes[0].iter_mut() {
+            *v = (*v + 0.001 * gaussian(&mut seed)).clamp(0.0, 1.0);
+        }
+        let estimate = blind::estimate_kernel(&blurred, &KernelOptions::default(), &Silent).expect("estimate");
+        assert!(estimate.size_suggested);
+        estimate.warnings
+    };
+    let on_brick = warnings("brick");
+    assert!(
+        on_brick.iter().any(|w| w.contains("fills its whole suggested support")),
+        "{on_brick:?}"
+    );
+    let on_camera = warnings("camera");
+    assert!(on_camera.is_empty(), "{on_camera:?}");
+}
+
 // ------------------------------------------------------------ progress, cancel
 
 struct Recorder {
