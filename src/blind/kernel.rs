@@ -80,7 +80,7 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
     let region = options
         .region
         .or_else(|| input::central_region(image, MAX_WORKING_SIDE));
-    let (plane, warnings) = input::luminance(image, region, MIN_SIDE)?;
+    let (plane, mut warnings) = input::luminance(image, region, MIN_SIDE)?;
     let plane = stretched(plane);
     // The parametric fits serve both the suggestion and the second
     // estimate's cap: made once.
@@ -120,7 +120,6 @@ pub fn estimate_kernel(image: &Image, options: &KernelOptions, progress: &dyn Pr
             }
         }
     };
-    let mut warnings = warnings;
     if size_suggested && footprint(&kernel, size) + FILLED_MARGIN >= size {
         warnings.push(FILLED_WARNING.to_string());
     }
