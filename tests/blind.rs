@@ -193,7 +193,7 @@ fn free_form_kernels_on_the_clean_cases() {
             "astronaut__shake_2__clean",
             "brick__shake_5__clean",
         ],
-        2,
+        3,
     );
 }
 

@@ -33,6 +33,12 @@ const MIN_PIECE_MASS: f32 = 0.1;
 /// A new `side x side` kernel from the latent image `x` (padded, the
 /// level's domain).
 pub fn estimate(level: &Level, x: &[f32], side: usize) -> Vec<f32> {
+    estimate_with_ridge(level, x, side, RIDGE)
+}
+
+/// As [`estimate`], with the ridge given (relative to the latent
+/// gradients' mean power).
+pub fn estimate_with_ridge(level: &Level, x: &[f32], side: usize, ridge: f64) -> Vec<f32> {
     let fft = &level.fft;
     let (h, w) = (fft.height, fft.width);
     let [gx, gy] = level.image_gradients(x);
@@ -46,7 +52,7 @@ pub fn estimate(level: &Level, x: &[f32], side: usize) -> Vec<f32> {
         .sum::<f64>()
         / gx.len() as f64;
     // The floor keeps a flat latent (no gradients) from dividing 0 by 0.
-    let gamma = ((RIDGE * mean_power) as f32).max(f32::MIN_POSITIVE);
+    let gamma = ((ridge * mean_power) as f32).max(f32::MIN_POSITIVE);
     let mut quotient: Vec<Complex32> = gx
         .par_iter()
         .zip(gy.par_iter())
