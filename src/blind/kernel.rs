@@ -323,6 +323,13 @@ fn mean_gradient_energy(plane: &Plane) -> f32 {
     (sum / ((w - 1) * (h - 1)) as f64) as f32
 }
 
+/// The L0 weight the schedule starts at on `plane` (see
+/// `LAMBDA_PER_GRADIENT_ENERGY`); the objective and the last step use
+/// shares of it.
+fn starting_lambda(plane: &Plane) -> f32 {
+    LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane)
+}
+
 /// The coarse-to-fine estimate on a gray plane: `size x size` weights, and
 /// the L0 weight the schedule ended at.
 fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<(Vec<f32>, f32)> {
@@ -334,7 +341,7 @@ fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<(V
     let mut kernel = vec![0.0f32; 9];
     kernel[4] = 1.0;
     let mut previous_side = 3;
-    let mut lambda = LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
+    let mut lambda = starting_lambda(plane);
     for (level_index, &side) in sides.iter().enumerate() {
         let scale = side as f64 / size as f64;
         let width = ((plane.width as f64 * scale).round() as usize).max(side * 2);
@@ -382,7 +389,7 @@ fn noise_sigma(plane: &Plane) -> f64 {
 
 /// `kernel` after the last kernel step (see `REFINE_LAMBDA_SHARE`).
 fn refined(plane: &Plane, kernel: Vec<f32>, size: usize) -> Vec<f32> {
-    let lambda = REFINE_LAMBDA_SHARE * LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
+    let lambda = REFINE_LAMBDA_SHARE * starting_lambda(plane);
     let level = Level::new(&plane.data, plane.width, plane.height, size);
     let latent = level.latent(&kernel, size, lambda);
     kernel_step::estimate_with_ridge(&level, &latent, size, REFINE_RIDGE)
@@ -449,7 +456,7 @@ const OBJECTIVE_LAMBDA_SHARE: f32 = 0.03;
 /// kernel, with x its L0 latent image for lambda, over the plane's interior
 /// (where the blur model holds). Lower is better.
 fn objective(plane: &Plane, kernel: &[f32], size: usize) -> f64 {
-    let lambda = OBJECTIVE_LAMBDA_SHARE * LAMBDA_PER_GRADIENT_ENERGY * mean_gradient_energy(plane);
+    let lambda = OBJECTIVE_LAMBDA_SHARE * starting_lambda(plane);
     let level = Level::new(&plane.data, plane.width, plane.height, size);
     let x = level.latent(kernel, size, lambda);
     let predicted = level.blurred(&x, kernel, size);
