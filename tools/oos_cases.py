@@ -1,0 +1,122 @@
+"""Writes blind-estimation cases on images and shakes the shared set does not
+hold, laid out as `tests/data/cases` is, for
+
+    UNBLUR_CASES=DIR cargo run --release --example blind_evaluate kernel "" [auto]
+
+Images: eight scikit-image samples not in the shared set (gray, central
+512 px crop). Blurs: four random camera shakes (a Boracchi and Foi 2012 style
+trajectory, half its exposure, scaled to 19-31 px) and a 19 px motion at 10
+degrees; circular convolution, then Gaussian noise of 0.001 (clean, shakes
+only) or 0.01 (noisy), stored as 16-bit PNG like the shared cases.
+
+    python3 -m pip install numpy scikit-image pypng
+    python3 tools/oos_cases.py DIR
+"""
+import os
+import sys
+
+import numpy as np
+import png
+from skimage import color, data
+from skimage.util import img_as_float
+
+IMAGES = ["chelsea", "coins", "gravel", "grass", "moon", "rocket", "horse", "text"]
+SIDE = 512
+
+
+def trajectory(rng, n=2000, length=60.0):
+    """A random camera path: unit-speed steps, jittered, pulled back to the
+    origin, with rare sharp turns."""
+    anxiety = 0.1 * rng.random()
+    centripetal = 0.7 * rng.random()
+    jitter = 10 * rng.random()
+    big_turns = 0.2 * rng.random()
+    step = length / (n - 1)
+    v = np.exp(1j * rng.random() * 2 * np.pi) * step
+    x = np.zeros(n, complex)
+    for t in range(n - 1):
+        turn = 0
+        if rng.random() < big_turns * anxiety:
+            turn = 2 * v * np.exp(1j * (np.pi + (rng.random() - 0.5)))
+        noise = jitter * (rng.standard_normal() + 1j * rng.standard_normal())
+        v = v + turn + anxiety * (noise - centripetal * x[t]) * step
+        v = v / abs(v) * step
+        x[t + 1] = x[t] + v
+    return x
+
+
+def splat(points, size):
+    """Points (complex, col + i row) accumulated bilinearly, normalized."""
+    k = np.zeros((size, size))
+    for p in points:
+        c, r = p.real, p.imag
+        c0, r0 = int(np.floor(c)), int(np.floor(r))
+        fc, fr = c - c0, r - r0
+        k[r0, c0] += (1 - fr) * (1 - fc)
+        k[r0, c0 + 1] += (1 - fr) * fc
+        k[r0 + 1, c0] += fr * (1 - fc)
+        k[r0 + 1, c0 + 1] += fr * fc
+    return k / k.sum()
+
+
+def shake(rng, size, exposure=0.5):
+    x = trajectory(rng)
+    x = x[: int(len(x) * exposure)]
+    x = x - (x.real.min() + 1j * x.imag.min())
+    x = x * (size - 5) / max(x.real.max(), x.imag.max())
+    offset = (size - 1 - x.real.max()) / 2 + 1j * (size - 1 - x.imag.max()) / 2
+    return splat(x + offset, size)
+
+
+def motion(length, angle):
+    size = (int(length) | 1) + 2
+    centre = size // 2
+    a = np.deg2rad(angle)
+    t = np.linspace(-length / 2, length / 2, 400)
+    return splat(centre + t * np.cos(a) + 1j * (centre - t * np.sin(a)), size)
+
+
+def circular_blur(image, kernel):
+    padded = np.zeros_like(image)
+    h, w = kernel.shape
+    padded[:h, :w] = kernel
+    padded = np.roll(padded, (-(h // 2), -(w // 2)), (0, 1))
+    return np.real(np.fft.ifft2(np.fft.fft2(image) * np.fft.fft2(padded)))
+
+
+def gray(name):
+    image = img_as_float(getattr(data, name)())
+    if image.ndim == 3:
+        image = color.rgb2gray(image[..., :3])
+    h, w = image.shape
+    top, left = max(0, (h - SIDE) // 2), max(0, (w - SIDE) // 2)
+    return np.round(image[top : top + SIDE, left : left + SIDE] * 255) / 255
+
+
+def save(path, values, bits):
+    scale = (1 << bits) - 1
+    stored = np.round(np.clip(values, 0, 1) * scale).astype(np.uint16 if bits == 16 else np.uint8)
+    png.from_array(stored, "L;16" if bits == 16 else "L").save(path)
+
+
+def main():
+    out = sys.argv[1]
+    rng = np.random.default_rng(20261204)
+    kernels = {f"nshake{i}_{size}": shake(rng, size) for i, size in enumerate([19, 25, 31, 31])}
+    kernels["motion19a10"] = motion(19, 10)
+    for name in IMAGES:
+        sharp = gray(name)
+        for kernel_name, kernel in kernels.items():
+            for degradation, sigma in [("clean", 0.001), ("noisy", 0.01)]:
+                if kernel_name.startswith("motion") and degradation == "clean":
+                    continue
+                blurred = circular_blur(sharp, kernel) + sigma * rng.standard_normal(sharp.shape)
+                case = os.path.join(out, f"{name}__{kernel_name}__{degradation}")
+                os.makedirs(case, exist_ok=True)
+                save(os.path.join(case, "blurred.png"), blurred, 16)
+                save(os.path.join(case, "gt.png"), sharp, 8)
+                save(os.path.join(case, "kernel.png"), kernel / kernel.max(), 16)
+
+
+if __name__ == "__main__":
+    main()
