@@ -7,7 +7,9 @@ Images: eight scikit-image samples not in the shared set (gray, central
 512 px crop). Blurs: four random camera shakes (a Boracchi and Foi 2012 style
 trajectory, half its exposure, scaled to 19-31 px) and a 19 px motion at 10
 degrees; circular convolution, then Gaussian noise of 0.001 (clean, shakes
-only) or 0.01 (noisy), stored as 16-bit PNG like the shared cases.
+only) or 0.01 (noisy), stored as 16-bit PNG like the shared cases. Then, for
+the parametric fits, a disk of radius 4.5 and a Gaussian of sigma 2.2
+(noisy; their own noise seed, so the cases above stay as they were).
 
     python3 -m pip install numpy scikit-image pypng
     python3 tools/oos_cases.py DIR
@@ -76,6 +78,33 @@ def motion(length, angle):
     return splat(centre + t * np.cos(a) + 1j * (centre - t * np.sin(a)), size)
 
 
+def disk(radius, samples=8):
+    """A disk, each pixel weighted by the share of it inside (supersampled)."""
+    size = 2 * int(np.ceil(radius)) + 3
+    offsets = (np.arange(samples) + 0.5) / samples - 0.5
+    r = np.arange(size) - size // 2
+    y = (r[:, None, None, None] + offsets[None, None, :, None]) ** 2
+    x = (r[None, :, None, None] + offsets[None, None, None, :]) ** 2
+    k = ((x + y) <= radius**2).mean(axis=(2, 3))
+    return k / k.sum()
+
+
+def gaussian(sigma):
+    size = 2 * int(np.ceil(3 * sigma)) + 1
+    r = np.arange(size) - size // 2
+    g = np.exp(-(r**2) / (2 * sigma**2))
+    k = np.outer(g, g)
+    return k / k.sum()
+
+
+def write_case(out, name, sharp, blurred, kernel):
+    case = os.path.join(out, name)
+    os.makedirs(case, exist_ok=True)
+    save(os.path.join(case, "blurred.png"), blurred, 16)
+    save(os.path.join(case, "gt.png"), sharp, 8)
+    save(os.path.join(case, "kernel.png"), kernel / kernel.max(), 16)
+
+
 def circular_blur(image, kernel):
     padded = np.zeros_like(image)
     h, w = kernel.shape
@@ -111,11 +140,13 @@ def main():
                 if kernel_name.startswith("motion") and degradation == "clean":
                     continue
                 blurred = circular_blur(sharp, kernel) + sigma * rng.standard_normal(sharp.shape)
-                case = os.path.join(out, f"{name}__{kernel_name}__{degradation}")
-                os.makedirs(case, exist_ok=True)
-                save(os.path.join(case, "blurred.png"), blurred, 16)
-                save(os.path.join(case, "gt.png"), sharp, 8)
-                save(os.path.join(case, "kernel.png"), kernel / kernel.max(), 16)
+                write_case(out, f"{name}__{kernel_name}__{degradation}", sharp, blurred, kernel)
+    rng = np.random.default_rng(20261205)
+    for name in IMAGES:
+        sharp = gray(name)
+        for kernel_name, kernel in [("disk4.5", disk(4.5)), ("gauss2.2", gaussian(2.2))]:
+            blurred = circular_blur(sharp, kernel) + 0.01 * rng.standard_normal(sharp.shape)
+            write_case(out, f"{name}__{kernel_name}__noisy", sharp, blurred, kernel)
 
 
 if __name__ == "__main__":
