@@ -273,7 +273,7 @@ fn the_suggested_support_holds_the_blur_and_no_more() {
 }
 
 /// On the brick's stripes the quick estimate that suggests the size smears
-/// and overshoots (51 px for a 13 px disk); the second estimate, capped at
+/// and overshoots (45 px for a 13 px disk); the second estimate, capped at
 /// the parametric extent and preferred by a smaller margin when the size
 /// was suggested, must carry the result (it was 12.6 dB before that margin).
 #[test]
