@@ -9,9 +9,12 @@ trajectory, half its exposure, scaled to 19-31 px) and a 19 px motion at 10
 degrees; circular convolution, then Gaussian noise of 0.001 (clean, shakes
 only) or 0.01 (noisy), stored as 16-bit PNG like the shared cases. Then, for
 the parametric fits, a disk of radius 4.5 and a Gaussian of sigma 2.2
-(noisy; their own noise seed, so the cases above stay as they were).
+(noisy; their own noise seed, so the cases above stay as they were). Last,
+the shakes and the motion through the shared set's `camera` pipeline: the
+blur in linear light with a mirrored boundary, Poisson-Gaussian noise, sRGB
+encoding, 8 bits and JPEG quality 90 (`blurred.jpg`; their own seed too).
 
-    python3 -m pip install numpy scikit-image pypng
+    python3 -m pip install numpy scipy scikit-image pypng pillow
     python3 tools/oos_cases.py DIR
 """
 import os
@@ -19,6 +22,8 @@ import sys
 
 import numpy as np
 import png
+from PIL import Image
+from scipy import ndimage
 from skimage import color, data
 from skimage.util import img_as_float
 
@@ -113,6 +118,33 @@ def circular_blur(image, kernel):
     return np.real(np.fft.ifft2(np.fft.fft2(image) * np.fft.fft2(padded)))
 
 
+def srgb_to_linear(v):
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(v):
+    return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055)
+
+
+def camera_blur(rng, sharp, kernel, electrons=4000.0, read_noise=0.001):
+    """The shared set's `camera` degradation: the blur acts in linear light
+    (half-sample mirrored boundary), then shot and read noise, clipping and
+    sRGB encoding; the JPEG step is in `write_camera_case`."""
+    linear = ndimage.convolve(srgb_to_linear(sharp), kernel, mode="reflect")
+    noisy = rng.poisson(np.clip(linear, 0, None) * electrons) / electrons
+    noisy = noisy + read_noise * rng.standard_normal(linear.shape)
+    return linear_to_srgb(np.clip(noisy, 0, 1))
+
+
+def write_camera_case(out, name, sharp, blurred, kernel):
+    case = os.path.join(out, name)
+    os.makedirs(case, exist_ok=True)
+    stored = np.round(np.clip(blurred, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(stored, "L").save(os.path.join(case, "blurred.jpg"), quality=90, subsampling=2)
+    save(os.path.join(case, "gt.png"), sharp, 8)
+    save(os.path.join(case, "kernel.png"), kernel / kernel.max(), 16)
+
+
 def gray(name):
     image = img_as_float(getattr(data, name)())
     if image.ndim == 3:
@@ -147,6 +179,12 @@ def main():
         for kernel_name, kernel in [("disk4.5", disk(4.5)), ("gauss2.2", gaussian(2.2))]:
             blurred = circular_blur(sharp, kernel) + 0.01 * rng.standard_normal(sharp.shape)
             write_case(out, f"{name}__{kernel_name}__noisy", sharp, blurred, kernel)
+    rng = np.random.default_rng(20261206)
+    for name in IMAGES:
+        sharp = gray(name)
+        for kernel_name, kernel in kernels.items():
+            blurred = camera_blur(rng, sharp, kernel)
+            write_camera_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel)
 
 
 if __name__ == "__main__":
