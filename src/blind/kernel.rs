@@ -194,9 +194,10 @@ const FILLED_TAIL: f32 = 0.02;
 /// mass at each end of each axis: at a probe's coarse scale, faint specks
 /// of texture read as blur stretch the box around the non-zero values. Out
 /// of sample (BENCHMARKS.md, `tools/oos_cases.py`) shares 0.02, 0.05, 0.08
-/// and 0.1 gave 36, 41, 42 and 41 of 72 estimates within twice the true
-/// kernel's error, against 33 for the whole box; 0.05 did best on the
-/// shared cases' variants (31 of 40).
+/// and 0.1 gave 36, 41, 42 and 41 of 72 results with an error ratio of at
+/// most 2 (the true kernel's result's squared error, doubled), against 33
+/// for the whole box; 0.05 did best on the shared cases' variants (31 of
+/// 40).
 const PROBE_TAIL: f32 = 0.05;
 /// The largest suggestion: at least this, or a ninth of the image's
 /// smaller side (large photos are blurred over more pixels).
