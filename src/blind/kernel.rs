@@ -189,7 +189,7 @@ const FILLED_MARGIN: usize = 2;
 /// fell on 11: 6 failed estimates (error ratio above 3, on brick and rocket
 /// stripes), 1 at 2.5 and 4 good ones (at most 2) on rocket and text;
 /// measured whole, it fell on 20, 13 of them good.
-const FILLED_TAIL: f32 = 0.02;
+const FILLED_TAIL: f64 = 0.02;
 /// The suggestion measures the quick estimate without this share of its
 /// mass at each end of each axis: at a probe's coarse scale, faint specks
 /// of texture read as blur stretch the box around the non-zero values. Out
@@ -198,7 +198,7 @@ const FILLED_TAIL: f32 = 0.02;
 /// most 2 (the true kernel's result's squared error, doubled), against 33
 /// for the whole box; 0.05 did best on the shared cases' variants (31 of
 /// 40).
-const PROBE_TAIL: f32 = 0.05;
+const PROBE_TAIL: f64 = 0.05;
 /// The largest suggestion: at least this, or a ninth of the image's
 /// smaller side (large photos are blurred over more pixels).
 const MIN_LARGEST_SUGGESTION: usize = 61;
@@ -259,41 +259,30 @@ const FILLED_WARNING: &str = "the kernel fills its whole suggested support, whic
      (parallel stripes) was read as blur: the result may be worse than the input; \
      give the kernel size, or estimate on a part without stripes";
 
-/// The longer side of the box around a kernel's non-zero values.
+/// The longer side of the box around a (non-negative) kernel's non-zero
+/// values.
 fn footprint(kernel: &[f32], side: usize) -> usize {
-    let (mut rows, mut columns) = ((side, 0), (side, 0));
-    for (n, _) in kernel.iter().enumerate().filter(|(_, v)| **v > 0.0) {
-        let (r, c) = (n / side, n % side);
-        rows = (rows.0.min(r), rows.1.max(r));
-        columns = (columns.0.min(c), columns.1.max(c));
-    }
-    (rows.1 + 1)
-        .saturating_sub(rows.0)
-        .max((columns.1 + 1).saturating_sub(columns.0))
+    mass_extent(kernel, side, 0.0)
 }
 
 /// The longer side of the box left when `tail` of a kernel's mass is cut
-/// from each end of each axis (never more than that share).
-fn mass_extent(kernel: &[f32], side: usize, tail: f32) -> usize {
-    let span = |marginal: Vec<f32>| {
-        let cut = tail * marginal.iter().sum::<f32>();
+/// from each end of each axis (never more than that share); 0 for a kernel
+/// without mass.
+fn mass_extent(kernel: &[f32], side: usize, tail: f64) -> usize {
+    let span = |marginal: &[f64]| {
         let (mut low, mut dropped) = (0, 0.0);
-        while low + 1 < side && dropped + marginal[low] <= cut {
+        while low + 1 < side && dropped + marginal[low] <= tail {
             dropped += marginal[low];
             low += 1;
         }
         let (mut high, mut dropped) = (side - 1, 0.0);
-        while high > low && dropped + marginal[high] <= cut {
+        while high > low && dropped + marginal[high] <= tail {
             dropped += marginal[high];
             high -= 1;
         }
         high + 1 - low
     };
-    let rows = (0..side).map(|r| kernel[r * side..][..side].iter().sum()).collect();
-    let columns = (0..side)
-        .map(|c| (0..side).map(|r| kernel[r * side + c]).sum())
-        .collect();
-    span(rows).max(span(columns))
+    kernel_step::marginals(kernel, side).map_or(0, |[rows, columns]| span(&rows).max(span(&columns)))
 }
 
 /// The parametric fits' extent: of the best-fitting blur (disk, Gaussian or

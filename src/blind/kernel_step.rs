@@ -201,6 +201,21 @@ fn extent_middle(mass: &[f64]) -> f64 {
     0.5 * (crossing(EXTENT_TAIL) + crossing(1.0 - EXTENT_TAIL))
 }
 
+/// A `side x side` kernel's row and column sums as shares of its total;
+/// `None` when it holds no positive mass.
+pub fn marginals(k: &[f32], side: usize) -> Option<[Vec<f64>; 2]> {
+    let sum: f64 = k.iter().map(|v| *v as f64).sum();
+    if sum <= 0.0 {
+        return None;
+    }
+    let (mut rows, mut columns) = (vec![0.0f64; side], vec![0.0f64; side]);
+    for (n, v) in k.iter().enumerate() {
+        rows[n / side] += *v as f64 / sum;
+        columns[n % side] += *v as f64 / sum;
+    }
+    Some([rows, columns])
+}
+
 /// Shifts a finished kernel (to a fraction of a pixel) so that the middle
 /// of its extent sits on the centre pixel. A blind estimate is known only
 /// up to a shift, and this places the deblurred image at the middle of the
@@ -212,15 +227,9 @@ fn extent_middle(mass: &[f64]) -> f64 {
 /// then land where the true kernel would put them instead of up to half a
 /// pixel away.
 pub fn centre_on_extent(k: &[f32], side: usize) -> Vec<f32> {
-    let sum: f64 = k.iter().map(|v| *v as f64).sum();
-    if sum <= 0.0 {
+    let Some([rows, columns]) = marginals(k, side) else {
         return k.to_vec();
-    }
-    let (mut rows, mut columns) = (vec![0.0f64; side], vec![0.0f64; side]);
-    for (n, v) in k.iter().enumerate() {
-        rows[n / side] += *v as f64 / sum;
-        columns[n % side] += *v as f64 / sum;
-    }
+    };
     let c = (side / 2) as f64;
     // A quarter of the side at most: mass moved off the support is lost.
     let reach = (side / 4) as f64;
