@@ -102,10 +102,16 @@ def gaussian(sigma):
     return k / k.sum()
 
 
-def write_case(out, name, sharp, blurred, kernel):
+def write_case(out, name, sharp, blurred, kernel, jpeg=False):
+    """The case's folder: `blurred.png` (16-bit) or, through the camera
+    pipeline, `blurred.jpg` (8-bit, quality 90); `gt.png`, `kernel.png`."""
     case = os.path.join(out, name)
     os.makedirs(case, exist_ok=True)
-    save(os.path.join(case, "blurred.png"), blurred, 16)
+    if jpeg:
+        stored = np.round(np.clip(blurred, 0, 1) * 255).astype(np.uint8)
+        Image.fromarray(stored, "L").save(os.path.join(case, "blurred.jpg"), quality=90, subsampling=2)
+    else:
+        save(os.path.join(case, "blurred.png"), blurred, 16)
     save(os.path.join(case, "gt.png"), sharp, 8)
     save(os.path.join(case, "kernel.png"), kernel / kernel.max(), 16)
 
@@ -129,20 +135,11 @@ def linear_to_srgb(v):
 def camera_blur(rng, sharp, kernel, electrons=4000.0, read_noise=0.001):
     """The shared set's `camera` degradation: the blur acts in linear light
     (half-sample mirrored boundary), then shot and read noise, clipping and
-    sRGB encoding; the JPEG step is in `write_camera_case`."""
+    sRGB encoding; the JPEG step is in `write_case`."""
     linear = ndimage.convolve(srgb_to_linear(sharp), kernel, mode="reflect")
     noisy = rng.poisson(np.clip(linear, 0, None) * electrons) / electrons
     noisy = noisy + read_noise * rng.standard_normal(linear.shape)
     return linear_to_srgb(np.clip(noisy, 0, 1))
-
-
-def write_camera_case(out, name, sharp, blurred, kernel):
-    case = os.path.join(out, name)
-    os.makedirs(case, exist_ok=True)
-    stored = np.round(np.clip(blurred, 0, 1) * 255).astype(np.uint8)
-    Image.fromarray(stored, "L").save(os.path.join(case, "blurred.jpg"), quality=90, subsampling=2)
-    save(os.path.join(case, "gt.png"), sharp, 8)
-    save(os.path.join(case, "kernel.png"), kernel / kernel.max(), 16)
 
 
 def gray(name):
@@ -184,7 +181,7 @@ def main():
         sharp = gray(name)
         for kernel_name, kernel in kernels.items():
             blurred = camera_blur(rng, sharp, kernel)
-            write_camera_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel)
+            write_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel, jpeg=True)
 
 
 if __name__ == "__main__":
