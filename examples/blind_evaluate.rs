@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use unblur::blind::{self, KernelOptions, ParametricModel};
+use unblur::engine::Backend;
 use unblur::imaging::{self, DecodeOptions};
 use unblur::imaging::{BitDepth, Decoded, LightSpace};
 use unblur::jobs::Silent;
@@ -89,7 +90,7 @@ fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Support) {
     let floor = imaging::noise_floor(decoded);
     let (truth, _) = imaging::load_stored(&dir.join("gt.png"), 1000.0).unwrap();
     let run = |k: &Kernel| {
-        let (out, _) = blind::deblur(&decoded.image, k, floor, &Silent).unwrap();
+        let (out, ..) = blind::deblur(&decoded.image, k, floor, Backend::Cpu, &Silent).unwrap();
         common::as_stored(&out, decoded.space, decoded.depth)
     };
     let with_estimate = run(&estimate.kernel);

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use common::Support;
 use unblur::blind::{self, KernelOptions, ParametricModel, Region};
+use unblur::engine::Backend;
 use unblur::imaging::{self, BitDepth, DecodeOptions, Decoded, EncodeOptions, Image, LightSpace};
 use unblur::jobs::{Progress, Silent};
 use unblur::metrics;
@@ -127,7 +128,7 @@ fn free_form_sized(id: &str, support: Support) -> Scored {
     let floor = imaging::noise_floor(&decoded);
     let (truth, _) = imaging::load_stored(&case.folder.join("gt.png"), 100.0).unwrap();
     let run = |k: &Kernel| {
-        let (out, _) = blind::deblur(&decoded.image, k, floor, &Silent).expect("deblur");
+        let (out, ..) = blind::deblur(&decoded.image, k, floor, Backend::Cpu, &Silent).expect("deblur");
         assert!(out.planes.iter().flatten().all(|v| v.is_finite()));
         stored(&out, &decoded)
     };
@@ -304,7 +305,7 @@ fn a_shake_estimate_puts_the_result_where_the_sharp_image_is() {
         };
         let estimate = blind::estimate_kernel(&decoded.image, &options, &Silent).expect("estimate");
         let floor = imaging::noise_floor(&decoded);
-        let (out, _) = blind::deblur(&decoded.image, &estimate.kernel, floor, &Silent).expect("deblur");
+        let (out, ..) = blind::deblur(&decoded.image, &estimate.kernel, floor, Backend::Cpu, &Silent).expect("deblur");
         let (truth, _) = imaging::load_stored(&case.folder.join("gt.png"), 100.0).unwrap();
         let result = stored(&out, &decoded);
         let (_, dy, dx) = common::best_whole_shift(&result, &truth, 4);
@@ -539,7 +540,7 @@ fn bad_input_is_refused_with_a_clear_error_or_warned_about() {
         estimate.warnings
     );
     assert!(estimate.kernel.data.iter().all(|v| v.is_finite() && *v >= 0.0));
-    let (result, _) = blind::deblur(&saturated, &estimate.kernel, None, &Silent).unwrap();
+    let (result, ..) = blind::deblur(&saturated, &estimate.kernel, None, Backend::Cpu, &Silent).unwrap();
     assert!(result.planes.iter().flatten().all(|v| v.is_finite()));
     let fit = blind::estimate_parametric(&saturated, ParametricModel::Motion, &Silent).unwrap();
     assert!(!fit.warnings.is_empty() && fit.confidence.is_finite());
@@ -587,6 +588,8 @@ fn blind_writes_a_kernel_that_file_reads_back_and_a_sharper_result() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("17x17"), "{stderr}");
+    // The status line names where the final deconvolution ran.
+    assert!(stderr.contains("backend="), "{stderr}");
     // The kernel file: 16-bit, read back by file: as the same kernel.
     let (stored, depth) = imaging::load_stored(&kernel_png, 1.0).unwrap();
     assert_eq!((depth, stored.width, stored.height), (BitDepth::Sixteen, 17, 17));
@@ -622,9 +625,19 @@ fn blind_writes_a_kernel_that_file_reads_back_and_a_sharper_result() {
     );
 
     // A parametric model through the same command.
-    let motion = unblur(&["blind", arg(&input), "-o", arg(&output), "--model", "motion"]);
+    let motion = unblur(&[
+        "blind",
+        arg(&input),
+        "-o",
+        arg(&output),
+        "--model",
+        "motion",
+        "--backend",
+        "cpu",
+    ]);
     let stderr = String::from_utf8_lossy(&motion.stderr);
     assert!(motion.status.success() && stderr.contains("motion:len="), "{stderr}");
+    assert!(stderr.trim_end().ends_with("backend=cpu"), "{stderr}");
 }
 
 #[test]

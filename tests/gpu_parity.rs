@@ -223,6 +223,27 @@ fn the_engine_gives_the_same_answer_on_both_backends() {
 }
 
 #[test]
+fn the_blind_final_step_gives_the_same_answer_on_both_backends() {
+    use unblur::engine::{Backend, Used};
+    if context().is_none() {
+        return;
+    }
+    let image = crop_case("coffee__motion_l15_a30__noisy", 100, 80, 120, 96);
+    // An estimated kernel is never a clean model: a slightly bent streak.
+    let kernel = "motion:len=13,angle=25".parse::<PsfSpec>().unwrap().kernel().unwrap();
+    let floor = Some(1.0 / 510.0);
+    let (cpu, cpu_applied, used) = unblur::blind::deblur(&image, &kernel, floor, Backend::Cpu, &Silent).unwrap();
+    assert_eq!(used, Used::Cpu);
+    let (gpu, gpu_applied, used) = unblur::blind::deblur(&image, &kernel, floor, Backend::Gpu, &Silent).unwrap();
+    assert!(matches!(used, Used::Gpu(_)), "{used}");
+    // The same weight (chosen on the CPU) and iterations on both.
+    assert_eq!(cpu_applied, gpu_applied);
+    let error = image_error(&gpu, &cpu);
+    eprintln!("blind final step: relative L2 {error:.2e}");
+    assert!(error < 1e-3, "relative L2 error {error:.2e}");
+}
+
+#[test]
 fn images_too_large_for_a_buffer_run_in_tiles_with_the_same_result() {
     use unblur::deconv::{Method, Settings};
     use unblur::engine;

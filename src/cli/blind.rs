@@ -1,5 +1,6 @@
 //! `unblur blind INPUT -o OUTPUT [--kernel-out K.png] [--kernel-size N]
-//! [--model free|disk|gaussian|motion]`: estimate the blur, then deblur.
+//! [--model free|disk|gaussian|motion] [--backend cpu|gpu|auto]`: estimate
+//! the blur, then deblur.
 
 use std::path::PathBuf;
 
@@ -9,6 +10,7 @@ use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions};
 use unblur::psf::Kernel;
 
 use super::Failure;
+use super::deconv::BackendArg;
 use super::paths::refuse_overwriting_inputs;
 use super::progress::TerminalProgress;
 
@@ -31,6 +33,9 @@ pub struct Args {
     /// parametric PSF.
     #[arg(long, value_enum, default_value_t = ModelArg::Free)]
     pub model: ModelArg,
+    /// Where the final deconvolution runs (the estimate itself runs on the CPU).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,9 +85,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         kernel.save_png(kernel_out)?;
     }
     let progress = TerminalProgress::new();
-    let restored = blind::deblur(image, &kernel, imaging::noise_floor(&decoded), &progress);
+    let restored = blind::deblur(
+        image,
+        &kernel,
+        imaging::noise_floor(&decoded),
+        args.backend.into(),
+        &progress,
+    );
     progress.finish();
-    let (result, applied) = restored.map_err(named)?;
+    let (result, applied, used) = restored.map_err(named)?;
     let depth = if decoded.depth == BitDepth::Eight {
         BitDepth::Eight
     } else {
@@ -97,7 +108,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             jpeg_quality: 95,
         },
     )?;
-    eprintln!("unblur: {description}; {applied}");
+    eprintln!("unblur: {description}; {applied} {used}");
     Ok(())
 }
 
