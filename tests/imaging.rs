@@ -200,3 +200,48 @@ fn noise_floor_follows_the_file_rounding_and_compression() {
     assert!((png - 0.87 / 255.0 / 12f64.sqrt()).abs() < 1e-4, "{png}");
     assert!((jpeg - 2.0 * 0.87 / 255.0).abs() < 3e-4, "{jpeg}");
 }
+
+/// A JPEG as a camera writes a portrait shot: pixels stored sideways and an
+/// EXIF orientation (6: rotate 90 degrees clockwise to display).
+fn sideways_jpeg(path: &std::path::Path) {
+    // 40 wide, 20 tall: dark left half, bright right half.
+    let plane: Vec<f32> = (0..40 * 20).map(|i| if i % 40 < 20 { 0.1 } else { 0.9 }).collect();
+    let image = Image::from_planes(40, 20, vec![plane]);
+    let options = EncodeOptions {
+        depth: BitDepth::Eight,
+        space: LightSpace::Srgb,
+        jpeg_quality: 95,
+    };
+    imaging::save(path, &image, &options).unwrap();
+    // APP1 "Exif": a little-endian TIFF header and one IFD entry, Orientation (0x0112) = 6.
+    let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0".to_vec();
+    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let mut segment = vec![0xFF, 0xE1];
+    segment.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    segment.extend_from_slice(&exif);
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.splice(2..2, segment);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn exif_orientation_is_applied_on_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portrait.jpg");
+    sideways_jpeg(&path);
+    let decoded = imaging::load(&path, &DecodeOptions::default()).unwrap();
+    let image = &decoded.image;
+    // Turned upright: 20 wide, 40 tall, the stored left half now on top.
+    assert_eq!((image.width, image.height), (20, 40));
+    let mean = |rows: std::ops::Range<usize>| {
+        let n = rows.len() * image.width;
+        rows.flat_map(|y| image.planes[0][y * image.width..][..image.width].to_vec())
+            .sum::<f32>()
+            / n as f32
+    };
+    let (top, bottom) = (mean(2..18), mean(22..38));
+    assert!(top < 0.1 && bottom > 0.6, "top {top}, bottom {bottom}");
+    // Metrics read the same orientation.
+    let (stored, _) = imaging::load_stored(&path, 100.0).unwrap();
+    assert_eq!((stored.width, stored.height), (20, 40));
+}

@@ -3,6 +3,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use super::{BitDepth, Image, LightSpace, SpaceChoice, light};
@@ -112,7 +113,13 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
     }
     let icc_tagged = decoder.icc_profile().ok().flatten().is_some();
     let colour_tagged = icc_tagged || (format == ImageFormat::Png && png_is_colour_tagged(&bytes));
-    let dynamic = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    // Cameras store portrait shots sideways with an EXIF orientation that
+    // every viewer applies: apply it too, so the image (and the result,
+    // written without the tag) stands the way the photographer sees it. An
+    // unreadable tag leaves the stored orientation.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut dynamic = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    dynamic.apply_orientation(orientation);
     let depth = depth_of(&dynamic);
     let image = to_planes(&dynamic);
     Ok(RawImage {
