@@ -487,6 +487,17 @@ fn bad_input_is_refused_with_a_clear_error_or_warned_about() {
         blind::estimate_parametric(&tiny, ParametricModel::Motion, &Silent).map(|_| ()),
         "too few",
     );
+    // A strip wider than the central crop large images are estimated on:
+    // the message names the image's own size.
+    let strip = Image::gray(3000, 8, (0..24_000).map(|i| (i % 7) as f32 / 7.0).collect());
+    is_bad(
+        blind::estimate_kernel(&strip, &KernelOptions::default(), &Silent).map(|_| ()),
+        "3000x8 pixels are too few",
+    );
+    is_bad(
+        blind::estimate_parametric(&strip, ParametricModel::Motion, &Silent).map(|_| ()),
+        "3000x8 pixels are too few",
+    );
     // The smallest accepted sizes give finite best efforts.
     let (small, _) = crop("coffee__motion_l15_a30__noisy");
     let corner = |n: usize| {

@@ -227,6 +227,14 @@ fn bad_input_exits_2_with_one_line_and_leaves_no_file() {
     };
     imaging::save(&d.join("one.png"), &Image::gray(1, 1, vec![0.5]), &options).unwrap();
     imaging::save(&d.join("small.png"), &small_rgb(8, 8), &options).unwrap();
+    // A float TIFF with one NaN sample (scientific data can hold them).
+    let mut samples = vec![0.5f32; 32 * 32];
+    samples[100] = f32::NAN;
+    let nan_file = std::fs::File::create(d.join("nan.tif")).unwrap();
+    tiff::encoder::TiffEncoder::new(nan_file)
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::Gray32Float>(32, 32, &samples)
+        .unwrap();
     let before = listing(d);
     let out = d.join("out.png");
     let o = arg(&out);
@@ -240,6 +248,7 @@ fn bad_input_exits_2_with_one_line_and_leaves_no_file() {
         (vec![path("empty.png")], "empty.png"),
         (vec![path("one.png")], "PSF (13x13) is larger than the image (1x1)"),
         (vec![path("small.png")], "larger than the image (8x8)"),
+        (vec![path("nan.tif")], "image holds NaN or infinite values"),
         (vec![g.into(), "--psf-override".into()], "unexpected argument"),
     ];
     for (input, needle) in cases {
@@ -289,6 +298,11 @@ fn bad_input_exits_2_with_one_line_and_leaves_no_file() {
     );
     assert_eq!(std::fs::read(&copy).unwrap(), bytes, "the input must stay untouched");
     assert_bad_input(&unblur(&["metrics", g, &path("small.png")]), "size mismatch");
+    let nan = path("nan.tif");
+    assert_bad_input(
+        &unblur(&["metrics", &nan, &nan]),
+        "nan.tif: image holds NaN or infinite values",
+    );
     assert_bad_input(
         &unblur(&["psf", "gaussian:sigma=0", "-o", o]),
         "gaussian: sx must be > 0",

@@ -245,3 +245,86 @@ fn exif_orientation_is_applied_on_load() {
     let (stored, _) = imaging::load_stored(&path, 100.0).unwrap();
     assert_eq!((stored.width, stored.height), (20, 40));
 }
+
+/// A grayscale TIFF as microscopy and astronomy tools write it, in the
+/// sample type `C`, 40 wide and 20 tall, with an orientation tag if given.
+fn scientific_tiff<C>(path: &std::path::Path, samples: &[C::Inner], orientation: Option<u16>)
+where
+    C: tiff::encoder::colortype::ColorType,
+    [C::Inner]: tiff::encoder::TiffValue,
+{
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = tiff::encoder::TiffEncoder::new(file).unwrap();
+    let mut image = encoder.new_image::<C>(40, 20).unwrap();
+    if let Some(orientation) = orientation {
+        image
+            .encoder()
+            .write_tag(tiff::tags::Tag::Orientation, orientation)
+            .unwrap();
+    }
+    image.write_data(samples).unwrap();
+}
+
+#[test]
+fn float_and_32_bit_grayscale_tiffs_are_read() {
+    use tiff::encoder::colortype::{Gray32, Gray32Float, Gray64Float, RGBA32Float};
+    let dir = tempfile::tempdir().unwrap();
+    // Dark left half, bright right half; one sample above 1 (float data is not clipped).
+    let value = |i: usize| {
+        if i == 45 {
+            1.5
+        } else if i % 40 < 20 {
+            0.1
+        } else {
+            0.9
+        }
+    };
+    let f32s: Vec<f32> = (0..800).map(|i| value(i) as f32).collect();
+    let f64s: Vec<f64> = (0..800).map(value).collect();
+    let u32s: Vec<u32> = (0..800).map(|i| (value(i).min(1.0) * u32::MAX as f64) as u32).collect();
+    let rgba: Vec<f32> = f32s.iter().flat_map(|&v| [v, v / 2.0, v / 4.0, 1.0]).collect();
+    let paths = ["f32.tif", "f64.tif", "u32.tif", "rgba.tif"].map(|n| dir.path().join(n));
+    scientific_tiff::<Gray32Float>(&paths[0], &f32s, None);
+    scientific_tiff::<Gray64Float>(&paths[1], &f64s, None);
+    scientific_tiff::<Gray32>(&paths[2], &u32s, None);
+    scientific_tiff::<RGBA32Float>(&paths[3], &rgba, None);
+    for path in &paths {
+        let decoded = imaging::load(path, &DecodeOptions::default()).unwrap();
+        let image = &decoded.image;
+        let name = path.display();
+        // Untagged float data is linear light (DESIGN.md §3).
+        assert_eq!(
+            (decoded.depth, decoded.space),
+            (BitDepth::Float, LightSpace::Linear),
+            "{name}"
+        );
+        assert_eq!((image.width, image.height), (40, 20), "{name}");
+        let plane = &image.planes[0];
+        assert!(
+            (plane[0] - 0.1).abs() < 1e-6 && (plane[39] - 0.9).abs() < 1e-6,
+            "{name}"
+        );
+        let brightest = plane.iter().copied().fold(0.0, f32::max);
+        let expected = if path.ends_with("u32.tif") { 1.0 } else { 1.5 };
+        assert!((brightest - expected).abs() < 1e-6, "{name}: {brightest}");
+    }
+    let rgba = imaging::load(&paths[3], &DecodeOptions::default()).unwrap().image;
+    assert_eq!(rgba.channels(), 3);
+    assert!((rgba.planes[2][39] - 0.225).abs() < 1e-6);
+    assert!(rgba.alpha.as_ref().is_some_and(|a| a.iter().all(|&v| v == 1.0)));
+
+    // The orientation tag turns the image upright here too.
+    let turned = dir.path().join("turned.tif");
+    scientific_tiff::<Gray32Float>(&turned, &f32s, Some(6));
+    let image = imaging::load(&turned, &DecodeOptions::default()).unwrap().image;
+    assert_eq!((image.width, image.height), (20, 40));
+    assert!((image.planes[0][0] - 0.1).abs() < 1e-6 && (image.planes[0][39 * 20] - 0.9).abs() < 1e-6);
+
+    // The size limit holds before any sample is read.
+    let small = DecodeOptions {
+        max_megapixels: 0.0005,
+        ..DecodeOptions::default()
+    };
+    let refused = imaging::load(&paths[0], &small).unwrap_err().to_string();
+    assert!(refused.contains("over the 0.0005 MP limit"), "{refused}");
+}

@@ -22,6 +22,12 @@ const SATURATED_WARNING_FRACTION: f64 = 0.02;
 /// from (a tenth of an 8-bit step).
 const FLAT_STD: f64 = 0.1 / 255.0;
 
+fn too_few(width: usize, height: usize, min_side: usize) -> Error {
+    Error::bad_parameter(format!(
+        "{width}x{height} pixels are too few to estimate a blur from (at least {min_side}x{min_side})"
+    ))
+}
+
 /// A gray working plane.
 pub struct Plane {
     pub width: usize,
@@ -33,6 +39,11 @@ pub struct Plane {
 /// refusing images smaller than `min_side` pixels, flat images and
 /// non-finite samples. Returns the plane and any warnings.
 pub fn luminance(image: &Image, region: Option<Region>, min_side: usize) -> Result<(Plane, Vec<String>)> {
+    // The whole image first, so that the message names its size rather than
+    // the central crop a large image is estimated on.
+    if image.width < min_side || image.height < min_side {
+        return Err(too_few(image.width, image.height, min_side));
+    }
     let region = region.unwrap_or(Region {
         left: 0,
         top: 0,
@@ -50,10 +61,7 @@ pub fn luminance(image: &Image, region: Option<Region>, min_side: usize) -> Resu
         )));
     }
     if region.width < min_side || region.height < min_side {
-        return Err(Error::bad_parameter(format!(
-            "{}x{} pixels are too few to estimate a blur from (at least {min_side}x{min_side})",
-            region.width, region.height
-        )));
+        return Err(too_few(region.width, region.height, min_side));
     }
     let weights: Vec<f32> = if image.channels() == 3 {
         LUMA.to_vec()

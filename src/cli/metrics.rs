@@ -21,6 +21,15 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<(), Failure> {
     let (image, _) = imaging::load_stored(&args.image, imaging::DEFAULT_MAX_MEGAPIXELS)?;
     let (reference, _) = imaging::load_stored(&args.reference, imaging::DEFAULT_MAX_MEGAPIXELS)?;
+    // Float files can hold NaN, which would print as a score.
+    for (path, decoded) in [(&args.image, &image), (&args.reference, &reference)] {
+        if decoded.planes.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(Failure::usage(format!(
+                "{}: image holds NaN or infinite values",
+                path.display()
+            )));
+        }
+    }
     let quality = metrics::quality(&image, &reference)
         .map_err(|e| Failure::usage(format!("{} vs {}: {e}", args.image.display(), args.reference.display())))?;
     println!("{}", format_quality(quality.psnr_db, quality.ssim, args.json));

@@ -6,7 +6,7 @@ use std::path::Path;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
-use super::{BitDepth, Image, LightSpace, SpaceChoice, light};
+use super::{BitDepth, Image, LightSpace, SpaceChoice, light, sample_tiff};
 use crate::error::{Error, Result};
 
 /// How to decode a file.
@@ -94,11 +94,52 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
     if format == ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {
         return Err(Error::bad_file(path, "truncated JPEG (no end-of-image marker)"));
     }
-    let corrupt = |e: image::ImageError| Error::bad_file(path, format!("corrupt or truncated image: {e}"));
-    let mut decoder = ImageReader::with_format(Cursor::new(&bytes[..]), format)
-        .into_decoder()
-        .map_err(corrupt)?;
-    let (width, height) = decoder.dimensions();
+    let check_size = |width: usize, height: usize| check_size(path, width, height, max_megapixels);
+    match decode_common(&bytes, format, &check_size) {
+        // Float and 32-bit grayscale TIFFs (microscopy, astronomy) are
+        // beyond the image crate: read them with the tiff crate itself.
+        Err(DecodeFailure::Unsupported(reason)) if format == ImageFormat::Tiff => {
+            let (image, depth) = sample_tiff::decode(&bytes, &check_size).map_err(|e| match e {
+                sample_tiff::Failure::Refused(e) => e,
+                sample_tiff::Failure::Unreadable(tiff_reason) => {
+                    Error::bad_file(path, format!("unsupported TIFF: {reason}; {tiff_reason}"))
+                }
+            })?;
+            Ok(RawImage {
+                image,
+                depth,
+                format,
+                colour_tagged: false,
+            })
+        }
+        Err(DecodeFailure::Unsupported(reason)) => Err(Error::bad_file(path, format!("unsupported image: {reason}"))),
+        Err(DecodeFailure::Corrupt(reason)) => {
+            Err(Error::bad_file(path, format!("corrupt or truncated image: {reason}")))
+        }
+        Err(DecodeFailure::Refused(e)) => Err(e),
+        Ok(raw) => Ok(raw),
+    }
+}
+
+/// Why the image crate could not decode a file.
+enum DecodeFailure {
+    Unsupported(String),
+    Corrupt(String),
+    /// Our own check refused it (size).
+    Refused(Error),
+}
+
+impl From<image::ImageError> for DecodeFailure {
+    fn from(e: image::ImageError) -> Self {
+        match e {
+            image::ImageError::Unsupported(_) => DecodeFailure::Unsupported(e.to_string()),
+            _ => DecodeFailure::Corrupt(e.to_string()),
+        }
+    }
+}
+
+/// Refuses images with no pixels or over the decode limit, before decoding.
+fn check_size(path: &Path, width: usize, height: usize, max_megapixels: f64) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::bad_file(path, "image has no pixels"));
     }
@@ -111,20 +152,31 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// Decodes with the image crate, which reads every PNG and JPEG and the
+/// common TIFF layouts.
+fn decode_common(
+    bytes: &[u8],
+    format: ImageFormat,
+    check_size: &dyn Fn(usize, usize) -> Result<()>,
+) -> std::result::Result<RawImage, DecodeFailure> {
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format).into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    check_size(width as usize, height as usize).map_err(DecodeFailure::Refused)?;
     let icc_tagged = decoder.icc_profile().ok().flatten().is_some();
-    let colour_tagged = icc_tagged || (format == ImageFormat::Png && png_is_colour_tagged(&bytes));
+    let colour_tagged = icc_tagged || (format == ImageFormat::Png && png_is_colour_tagged(bytes));
     // Cameras store portrait shots sideways with an EXIF orientation that
     // every viewer applies: apply it too, so the image (and the result,
     // written without the tag) stands the way the photographer sees it. An
     // unreadable tag leaves the stored orientation.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut dynamic = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let mut dynamic = DynamicImage::from_decoder(decoder)?;
     dynamic.apply_orientation(orientation);
-    let depth = depth_of(&dynamic);
-    let image = to_planes(&dynamic);
     Ok(RawImage {
-        image,
-        depth,
+        image: to_planes(&dynamic),
+        depth: depth_of(&dynamic),
         format,
         colour_tagged,
     })

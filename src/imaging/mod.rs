@@ -5,6 +5,7 @@ mod decode;
 mod encode;
 mod light;
 mod resize;
+mod sample_tiff;
 mod synthetic;
 
 pub use decode::{DecodeOptions, Decoded, load, load_stored, noise_floor};

@@ -1,0 +1,115 @@
+//! TIFF layouts the `image` crate does not decode but scientific tools write:
+//! grayscale (with or without alpha) in 32-bit float, 64-bit float, 16-bit
+//! float or 32-bit unsigned samples, and RGB(A) in those sample types.
+//! Read with the `tiff` crate itself.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::{ImageBuffer, Luma, imageops};
+use tiff::ColorType;
+use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::tags::Tag;
+
+use super::{BitDepth, Image};
+use crate::error::Error;
+
+/// Why a TIFF was not decoded.
+pub(super) enum Failure {
+    /// The caller's size check refused it.
+    Refused(Error),
+    /// The tiff crate could not read it either (the reason).
+    Unreadable(String),
+}
+
+impl From<tiff::TiffError> for Failure {
+    fn from(e: tiff::TiffError) -> Self {
+        Failure::Unreadable(e.to_string())
+    }
+}
+
+/// Decodes `bytes` to stored values, turned upright by the file's
+/// orientation tag: integers scaled to [0, 1] by their type's maximum,
+/// floats as they are (linear data, not clipped). `check_size` sees the
+/// dimensions before any sample is read.
+pub(super) fn decode(
+    bytes: &[u8],
+    check_size: &dyn Fn(usize, usize) -> crate::error::Result<()>,
+) -> Result<(Image, BitDepth), Failure> {
+    let mut decoder = Decoder::new(Cursor::new(bytes))?;
+    let (width, height) = decoder.dimensions()?;
+    let (width, height) = (width as usize, height as usize);
+    check_size(width, height).map_err(Failure::Refused)?;
+    // Checked against our own limit just above.
+    let mut decoder = decoder.with_limits(Limits::unlimited());
+    let (channels, has_alpha) = match decoder.colortype()? {
+        ColorType::Gray(_) => (1, false),
+        ColorType::GrayA(_) => (2, true),
+        ColorType::RGB(_) => (3, false),
+        ColorType::RGBA(_) => (4, true),
+        other => return Err(Failure::Unreadable(format!("colour layout {other:?}"))),
+    };
+    let orientation = decoder
+        .find_tag_unsigned::<u8>(Tag::Orientation)
+        .ok()
+        .flatten()
+        .and_then(Orientation::from_exif)
+        .unwrap_or(Orientation::NoTransforms);
+    let (samples, depth) = match decoder.read_image()? {
+        DecodingResult::U8(v) => (scaled(&v, u8::MAX as f64), BitDepth::Eight),
+        DecodingResult::U16(v) => (scaled(&v, u16::MAX as f64), BitDepth::Sixteen),
+        DecodingResult::U32(v) => (scaled(&v, u32::MAX as f64), BitDepth::Float),
+        DecodingResult::F16(v) => (v.iter().map(|x| x.to_f32()).collect(), BitDepth::Float),
+        DecodingResult::F32(v) => (v, BitDepth::Float),
+        DecodingResult::F64(v) => (v.iter().map(|&x| x as f32).collect(), BitDepth::Float),
+        _ => return Err(Failure::Unreadable("signed or 64-bit integer samples".into())),
+    };
+    if samples.len() != width * height * channels {
+        return Err(Failure::Unreadable(format!(
+            "{} samples for {width}x{height}x{channels}",
+            samples.len()
+        )));
+    }
+    let mut planes: Vec<Vec<f32>> = (0..channels)
+        .map(|c| samples.iter().skip(c).step_by(channels).copied().collect())
+        .collect();
+    let alpha = if has_alpha { planes.pop() } else { None };
+    let (mut turned_width, mut turned_height) = (width, height);
+    let mut turn = |plane: Vec<f32>| {
+        let (plane, w, h) = oriented(plane, width, height, orientation);
+        (turned_width, turned_height) = (w, h);
+        plane
+    };
+    let planes: Vec<Vec<f32>> = planes.into_iter().map(&mut turn).collect();
+    let alpha = alpha.map(&mut turn);
+    let mut image = Image::from_planes(turned_width, turned_height, planes);
+    image.alpha = alpha;
+    Ok((image, depth))
+}
+
+fn scaled<T: Copy + Into<f64>>(samples: &[T], max: f64) -> Vec<f32> {
+    samples.iter().map(|&v| (v.into() / max) as f32).collect()
+}
+
+/// One plane of `width` x `height` samples turned by `orientation`: the
+/// samples and the new width and height.
+fn oriented(plane: Vec<f32>, width: usize, height: usize, orientation: Orientation) -> (Vec<f32>, usize, usize) {
+    if orientation == Orientation::NoTransforms {
+        return (plane, width, height);
+    }
+    let Some(buffer) = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(width as u32, height as u32, plane) else {
+        unreachable!("the sample count was checked against width x height");
+    };
+    let turned = match orientation {
+        Orientation::NoTransforms => buffer,
+        Orientation::Rotate90 => imageops::rotate90(&buffer),
+        Orientation::Rotate180 => imageops::rotate180(&buffer),
+        Orientation::Rotate270 => imageops::rotate270(&buffer),
+        Orientation::FlipHorizontal => imageops::flip_horizontal(&buffer),
+        Orientation::FlipVertical => imageops::flip_vertical(&buffer),
+        Orientation::Rotate90FlipH => imageops::flip_horizontal(&imageops::rotate90(&buffer)),
+        Orientation::Rotate270FlipH => imageops::flip_horizontal(&imageops::rotate270(&buffer)),
+    };
+    let (w, h) = (turned.width() as usize, turned.height() as usize);
+    (turned.into_raw(), w, h)
+}
