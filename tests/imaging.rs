@@ -328,3 +328,35 @@ fn float_and_32_bit_grayscale_tiffs_are_read() {
     let refused = imaging::load(&paths[0], &small).unwrap_err().to_string();
     assert!(refused.contains("over the 0.0005 MP limit"), "{refused}");
 }
+
+#[test]
+fn srgb_tiff_results_carry_a_profile_and_read_back_as_srgb() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = gradient(3, false);
+    for (depth, name) in [(BitDepth::Sixteen, "16.tif"), (BitDepth::Eight, "8.tif")] {
+        let path = dir.path().join(name);
+        let options = EncodeOptions {
+            depth,
+            space: LightSpace::Srgb,
+            jpeg_quality: 90,
+        };
+        imaging::save(&path, &image, &options).unwrap();
+        let decoded = imaging::load(&path, &DecodeOptions::default()).unwrap();
+        // Untagged, a 16-bit file would read as linear light.
+        assert_eq!(decoded.space, LightSpace::Srgb, "{name}");
+        let tolerance = if depth == BitDepth::Eight { 0.01 } else { 1e-4 };
+        assert!(max_difference(&decoded.image, &image) < tolerance, "{name}");
+    }
+    // Linear results stay untagged, so they read back as linear.
+    let path = dir.path().join("linear.tif");
+    let options = EncodeOptions {
+        depth: BitDepth::Sixteen,
+        space: LightSpace::Linear,
+        jpeg_quality: 90,
+    };
+    imaging::save(&path, &image, &options).unwrap();
+    assert_eq!(
+        imaging::load(&path, &DecodeOptions::default()).unwrap().space,
+        LightSpace::Linear
+    );
+}

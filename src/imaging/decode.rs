@@ -109,7 +109,7 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
                 image,
                 depth,
                 format,
-                colour_tagged: false,
+                colour_tagged: sample_tiff::has_icc_profile(&bytes),
             })
         }
         Err(DecodeFailure::Unsupported(reason)) => Err(Error::bad_file(path, format!("unsupported image: {reason}"))),
@@ -166,7 +166,9 @@ fn decode_common(
     let (width, height) = decoder.dimensions();
     check_size(width as usize, height as usize).map_err(DecodeFailure::Refused)?;
     let icc_tagged = decoder.icc_profile().ok().flatten().is_some();
-    let colour_tagged = icc_tagged || (format == ImageFormat::Png && png_is_colour_tagged(bytes));
+    let colour_tagged = icc_tagged
+        || (format == ImageFormat::Png && png_is_colour_tagged(bytes))
+        || (format == ImageFormat::Tiff && sample_tiff::has_icc_profile(bytes));
     // Cameras store portrait shots sideways with an EXIF orientation that
     // every viewer applies: apply it too, so the image (and the result,
     // written without the tag) stands the way the photographer sees it. An

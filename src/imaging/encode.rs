@@ -3,7 +3,7 @@
 use std::io::BufWriter;
 use std::path::Path;
 
-use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
+use image::{DynamicImage, ImageBuffer, ImageEncoder, ImageFormat, Luma, LumaA, Rgb, Rgba};
 
 use super::{BitDepth, Image, LightSpace, light};
 use crate::error::{Error, Result};
@@ -56,7 +56,14 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
                 encoded.planes = vec![encoded.planes[0].clone(); 3];
             }
             let dynamic = to_dynamic(&encoded, sixteen, true);
-            let encoder = image::codecs::tiff::TiffEncoder::new(BufWriter::new(file));
+            let mut encoder = image::codecs::tiff::TiffEncoder::new(BufWriter::new(file));
+            // TIFF has no sRGB flag: an embedded sRGB profile marks the
+            // samples as encoded, or a 16-bit result would read back as
+            // linear (DESIGN.md §3) in this program and others.
+            if options.space == LightSpace::Srgb {
+                let profile = moxcms::ColorProfile::new_srgb().encode().map_err(|e| e.to_string())?;
+                encoder.set_icc_profile(profile).map_err(|e| e.to_string())?;
+            }
             dynamic.write_with_encoder(encoder).map_err(|e| e.to_string())
         }
     })

@@ -1,7 +1,8 @@
 //! TIFF layouts the `image` crate does not decode but scientific tools write:
 //! grayscale (with or without alpha) in 32-bit float, 64-bit float, 16-bit
 //! float or 32-bit unsigned samples, and RGB(A) in those sample types.
-//! Read with the `tiff` crate itself.
+//! Read with the `tiff` crate itself, which also finds the embedded ICC
+//! profiles the image crate's decoder misses.
 
 use std::io::Cursor;
 
@@ -85,6 +86,15 @@ pub(super) fn decode(
     let mut image = Image::from_planes(turned_width, turned_height, planes);
     image.alpha = alpha;
     Ok((image, depth))
+}
+
+/// True when the TIFF embeds an ICC profile (tag 34675). The image crate's
+/// decoder does not report one after it has set its memory limits, so the
+/// tag is looked up here.
+pub(super) fn has_icc_profile(bytes: &[u8]) -> bool {
+    Decoder::new(Cursor::new(bytes))
+        .and_then(|mut d| d.find_tag(Tag::IccProfile))
+        .is_ok_and(|tag| tag.is_some())
 }
 
 fn scaled<T: Copy + Into<f64>>(samples: &[T], max: f64) -> Vec<f32> {
