@@ -94,12 +94,12 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
     if format == ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {
         return Err(Error::bad_file(path, "truncated JPEG (no end-of-image marker)"));
     }
-    let check_size = |width: usize, height: usize| check_size(path, width, height, max_megapixels);
-    match decode_common(&bytes, format, &check_size) {
+    let fits = |width: usize, height: usize| check_size(path, width, height, max_megapixels);
+    match decode_common(&bytes, format, &fits) {
         // Float and 32-bit grayscale TIFFs (microscopy, astronomy) are
         // beyond the image crate: read them with the tiff crate itself.
         Err(DecodeFailure::Unsupported(reason)) if format == ImageFormat::Tiff => {
-            let (image, depth) = sample_tiff::decode(&bytes, &check_size).map_err(|e| match e {
+            let (image, depth) = sample_tiff::decode(&bytes, &fits).map_err(|e| match e {
                 sample_tiff::Failure::Refused(e) => e,
                 sample_tiff::Failure::Unreadable(tiff_reason) => {
                     Error::bad_file(path, format!("unsupported TIFF: {reason}; {tiff_reason}"))
@@ -160,11 +160,11 @@ fn check_size(path: &Path, width: usize, height: usize, max_megapixels: f64) -> 
 fn decode_common(
     bytes: &[u8],
     format: ImageFormat,
-    check_size: &dyn Fn(usize, usize) -> Result<()>,
+    fits: &dyn Fn(usize, usize) -> Result<()>,
 ) -> std::result::Result<RawImage, DecodeFailure> {
     let mut decoder = ImageReader::with_format(Cursor::new(bytes), format).into_decoder()?;
     let (width, height) = decoder.dimensions();
-    check_size(width as usize, height as usize).map_err(DecodeFailure::Refused)?;
+    fits(width as usize, height as usize).map_err(DecodeFailure::Refused)?;
     let icc_tagged = decoder.icc_profile().ok().flatten().is_some();
     let colour_tagged = icc_tagged
         || (format == ImageFormat::Png && png_is_colour_tagged(bytes))

@@ -31,16 +31,16 @@ impl From<tiff::TiffError> for Failure {
 
 /// Decodes `bytes` to stored values, turned upright by the file's
 /// orientation tag: integers scaled to [0, 1] by their type's maximum,
-/// floats as they are (linear data, not clipped). `check_size` sees the
+/// floats as they are (linear data, not clipped). `fits` sees the
 /// dimensions before any sample is read.
 pub(super) fn decode(
     bytes: &[u8],
-    check_size: &dyn Fn(usize, usize) -> crate::error::Result<()>,
+    fits: &dyn Fn(usize, usize) -> crate::error::Result<()>,
 ) -> Result<(Image, BitDepth), Failure> {
     let mut decoder = Decoder::new(Cursor::new(bytes))?;
     let (width, height) = decoder.dimensions()?;
     let (width, height) = (width as usize, height as usize);
-    check_size(width, height).map_err(Failure::Refused)?;
+    fits(width, height).map_err(Failure::Refused)?;
     // Checked against our own limit just above.
     let mut decoder = decoder.with_limits(Limits::unlimited());
     let (channels, has_alpha) = match decoder.colortype()? {
@@ -76,13 +76,14 @@ pub(super) fn decode(
         .collect();
     let alpha = if has_alpha { planes.pop() } else { None };
     let (mut turned_width, mut turned_height) = (width, height);
-    let mut turn = |plane: Vec<f32>| {
-        let (plane, w, h) = oriented(plane, width, height, orientation);
+    let mut turn = |plane: Vec<f32>| -> Result<Vec<f32>, Failure> {
+        let (plane, w, h) = oriented(plane, width, height, orientation)
+            .ok_or_else(|| Failure::Unreadable("a plane does not match the image size".into()))?;
         (turned_width, turned_height) = (w, h);
-        plane
+        Ok(plane)
     };
-    let planes: Vec<Vec<f32>> = planes.into_iter().map(&mut turn).collect();
-    let alpha = alpha.map(&mut turn);
+    let planes = planes.into_iter().map(&mut turn).collect::<Result<Vec<_>, _>>()?;
+    let alpha = alpha.map(&mut turn).transpose()?;
     let mut image = Image::from_planes(turned_width, turned_height, planes);
     image.alpha = alpha;
     Ok((image, depth))
@@ -102,14 +103,18 @@ fn scaled<T: Copy + Into<f64>>(samples: &[T], max: f64) -> Vec<f32> {
 }
 
 /// One plane of `width` x `height` samples turned by `orientation`: the
-/// samples and the new width and height.
-fn oriented(plane: Vec<f32>, width: usize, height: usize, orientation: Orientation) -> (Vec<f32>, usize, usize) {
+/// samples and the new width and height; `None` if the plane is not
+/// `width` x `height` samples.
+fn oriented(
+    plane: Vec<f32>,
+    width: usize,
+    height: usize,
+    orientation: Orientation,
+) -> Option<(Vec<f32>, usize, usize)> {
     if orientation == Orientation::NoTransforms {
-        return (plane, width, height);
+        return Some((plane, width, height));
     }
-    let Some(buffer) = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(width as u32, height as u32, plane) else {
-        unreachable!("the sample count was checked against width x height");
-    };
+    let buffer = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(width as u32, height as u32, plane)?;
     let turned = match orientation {
         Orientation::NoTransforms => buffer,
         Orientation::Rotate90 => imageops::rotate90(&buffer),
@@ -121,5 +126,5 @@ fn oriented(plane: Vec<f32>, width: usize, height: usize, orientation: Orientati
         Orientation::Rotate270FlipH => imageops::flip_horizontal(&imageops::rotate270(&buffer)),
     };
     let (w, h) = (turned.width() as usize, turned.height() as usize);
-    (turned.into_raw(), w, h)
+    Some((turned.into_raw(), w, h))
 }
