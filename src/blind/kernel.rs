@@ -407,8 +407,8 @@ fn estimate_on(plane: &Plane, size: usize, progress: &dyn Progress) -> Result<(V
 const REFINE_LAMBDA_SHARE: f32 = 0.01;
 const REFINE_RIDGE: f64 = 0.1;
 /// Images whose estimated noise (on the stretched plane, where the shared
-/// clean cases measure 0.001-0.006 and the noisy ones 0.008-0.05) is below
-/// this get the last step.
+/// clean cases measure 0.0009-0.0052 and the noisy ones 0.0085-0.044) is
+/// below this get the last step.
 const REFINE_MAX_NOISE: f64 = 0.0075;
 
 fn noise_sigma(plane: &Plane) -> f64 {

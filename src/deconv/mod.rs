@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 pub use auto::SpectrumModel;
 pub use boundary::{Boundary, Layout, looks_periodic};
-pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes};
+pub use noise::{estimate_noise_sigma, estimate_noise_sigma_planes, wavelet_noise_sigma};
 pub use operators::{gradient, gradient_adjoint, gradient_energy, otf, otf_rows, place_kernel};
 pub use rl::richardson_lucy;
 pub use spectral::{Prepared, RowTransformed};
