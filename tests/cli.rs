@@ -186,6 +186,77 @@ fn alpha_and_16_bit_tiff_pass_through() {
 }
 
 #[test]
+fn float_tiff_results_stay_float_and_unclipped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Linear data far above 1 (photon counts, say), as scientific tools write it.
+    let (w, h) = (48, 40);
+    let spot = |i: usize| {
+        let (x, y) = ((i % w) as f32 - 24.0, (i / w) as f32 - 20.0);
+        0.2 + 2.5 * (-(x * x + y * y) / 20.0).exp()
+    };
+    let image = Image::from_planes(w, h, vec![(0..w * h).map(spot).collect()]);
+    let input = dir.path().join("counts.tif");
+    let float = EncodeOptions {
+        depth: BitDepth::Float,
+        space: LightSpace::Linear,
+        jpeg_quality: 95,
+    };
+    imaging::save(&input, &image, &float).unwrap();
+    let (read, _) = imaging::load_stored(&input, 100.0).unwrap();
+    assert_eq!(read.planes, image.planes, "float TIFFs round-trip exactly");
+
+    let run = |output: &Path, extra: &[&str]| {
+        let mut args = vec!["deconv", arg(&input), "-o", arg(output), "--psf", "disk:r=1.5"];
+        args.extend_from_slice(extra);
+        let run = unblur(&args);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        // The stored values, as other tools read them.
+        let (stored, depth) = imaging::load_stored(output, 100.0).unwrap();
+        let brightest = stored.planes[0].iter().copied().fold(f32::MIN, f32::max);
+        (depth, brightest)
+    };
+    let (depth, brightest) = run(&dir.path().join("out.tif"), &[]);
+    assert_eq!(depth, BitDepth::Float);
+    assert!(brightest > 2.0, "the peak was clipped: {brightest}");
+    // Formats without float samples, or a depth asked for, are 16-bit in
+    // [0, 1]: the data scaled to its largest value, so the peak is not lost.
+    for (output, extra) in [("out.png", &[][..]), ("out16.tif", &["--depth", "16"][..])] {
+        let (depth, brightest) = run(&dir.path().join(output), extra);
+        assert_eq!(depth, BitDepth::Sixteen);
+        assert!(brightest > 0.8 && brightest <= 1.0, "{output}: {brightest}");
+    }
+
+    // The automatic parameters see the same image whatever the file's units:
+    // the same data times 1000 gives the same result times 1000.
+    let kilo = dir.path().join("kilo.tif");
+    let times = |k: f32| Image::from_planes(w, h, vec![image.planes[0].iter().map(|v| v * k).collect()]);
+    imaging::save(&kilo, &times(1000.0), &float).unwrap();
+    let results: Vec<Vec<f32>> = [(&input, "tv.tif"), (&kilo, "tv_kilo.tif")]
+        .iter()
+        .map(|(input, name)| {
+            let output = dir.path().join(name);
+            let run = unblur(&[
+                "deconv",
+                arg(input),
+                "-o",
+                arg(&output),
+                "--psf",
+                "disk:r=1.5",
+                "--method",
+                "tv",
+                "--iters",
+                "20",
+            ]);
+            assert!(run.status.success(), "{}", text(&run.stderr));
+            imaging::load_stored(&output, 100.0).unwrap().0.planes.swap_remove(0)
+        })
+        .collect();
+    for (a, b) in results[0].iter().zip(&results[1]) {
+        assert!((a * 1000.0 - b).abs() <= 1e-3 * b.abs().max(1.0), "{a} {b}");
+    }
+}
+
+#[test]
 fn the_decode_limit_refuses_big_images_before_decoding() {
     let c = case("camera__disk_r6__clean");
     let dir = tempfile::tempdir().unwrap();

@@ -299,26 +299,51 @@ fn float_and_32_bit_grayscale_tiffs_are_read() {
             "{name}"
         );
         assert_eq!((image.width, image.height), (40, 20), "{name}");
-        let plane = &image.planes[0];
+        // Float data is worked on at a largest magnitude of 1, and the scale
+        // kept to write results back in the file's units.
+        let scale = if path.ends_with("u32.tif") { 1.0 } else { 1.5 };
+        assert_eq!(decoded.scale, scale, "{name}");
+        let plane = decoded
+            .in_file_units(image.clone(), BitDepth::Float)
+            .planes
+            .swap_remove(0);
         assert!(
             (plane[0] - 0.1).abs() < 1e-6 && (plane[39] - 0.9).abs() < 1e-6,
             "{name}"
         );
         let brightest = plane.iter().copied().fold(0.0, f32::max);
-        let expected = if path.ends_with("u32.tif") { 1.0 } else { 1.5 };
-        assert!((brightest - expected).abs() < 1e-6, "{name}: {brightest}");
+        assert!((brightest - scale).abs() < 1e-6, "{name}: {brightest}");
+        assert_eq!(image.planes[0].iter().copied().fold(0.0, f32::max), 1.0, "{name}");
     }
     let rgba = imaging::load(&paths[3], &DecodeOptions::default()).unwrap().image;
     assert_eq!(rgba.channels(), 3);
-    assert!((rgba.planes[2][39] - 0.225).abs() < 1e-6);
+    assert!((rgba.planes[2][39] - 0.225 / 1.5).abs() < 1e-6);
     assert!(rgba.alpha.as_ref().is_some_and(|a| a.iter().all(|&v| v == 1.0)));
+
+    // Written back as float (RGBA, and sRGB-tagged RGB), they read back the same.
+    let srgb = Image::from_planes(40, 20, rgba.planes.clone());
+    for (image, space) in [(&rgba, LightSpace::Linear), (&srgb, LightSpace::Srgb)] {
+        let again = dir.path().join("again.tif");
+        let options = EncodeOptions {
+            depth: BitDepth::Float,
+            space,
+            jpeg_quality: 95,
+        };
+        imaging::save(&again, image, &options).unwrap();
+        let read = imaging::load(&again, &DecodeOptions::default()).unwrap();
+        assert_eq!((read.depth, read.space), (BitDepth::Float, space));
+        assert_eq!(read.image.alpha, image.alpha);
+        for (a, b) in read.image.planes.iter().flatten().zip(image.planes.iter().flatten()) {
+            assert!((a - b).abs() < 1e-5, "{a} {b}");
+        }
+    }
 
     // The orientation tag turns the image upright here too.
     let turned = dir.path().join("turned.tif");
     scientific_tiff::<Gray32Float>(&turned, &f32s, Some(6));
     let image = imaging::load(&turned, &DecodeOptions::default()).unwrap().image;
     assert_eq!((image.width, image.height), (20, 40));
-    assert!((image.planes[0][0] - 0.1).abs() < 1e-6 && (image.planes[0][39 * 20] - 0.9).abs() < 1e-6);
+    assert!((image.planes[0][0] * 1.5 - 0.1).abs() < 1e-6 && (image.planes[0][39 * 20] * 1.5 - 0.9).abs() < 1e-6);
 
     // The size limit holds before any sample is read.
     let small = DecodeOptions {

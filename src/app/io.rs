@@ -53,6 +53,7 @@ pub fn open_image(
         image: Arc::new(decoded.image),
         space: decoded.space,
         noise_floor,
+        scale: decoded.scale,
         reference: None,
         baseline: None,
     };
@@ -169,6 +170,14 @@ pub fn export(
         ),
     };
     progress.report("writing", 1.0);
+    // Float results go back to the file's own units.
+    let image = if depth == BitDepth::Float && source.scale != 1.0 {
+        let mut image = Arc::unwrap_or_clone(image);
+        image.planes.iter_mut().flatten().for_each(|v| *v *= source.scale);
+        Arc::new(image)
+    } else {
+        image
+    };
     imaging::save(
         path,
         &image,
@@ -250,6 +259,36 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn float_sources_are_shown_scaled_and_exported_in_their_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let counts = dir.path().join("counts.tif");
+        let values: Vec<f32> = (0..64 * 48).map(|i| 100.0 + ((i * 37) % 900) as f32).collect();
+        let float = EncodeOptions {
+            depth: BitDepth::Float,
+            space: LightSpace::Linear,
+            jpeg_quality: 95,
+        };
+        imaging::save(&counts, &Image::gray(64, 48, values.clone()), &float).unwrap();
+        let loaded = open_image(&counts, SpaceChoice::Auto, None, 4096).unwrap();
+        let source = loaded.opened.source;
+        // Worked on and shown at a largest value of 1, not clipped white.
+        assert_eq!(source.scale, 999.0);
+        assert_eq!(source.image.planes[0].iter().copied().fold(0.0, f32::max), 1.0);
+        let out = dir.path().join("out.tif");
+        let options = ExportOptions {
+            depth: None,
+            jpeg_quality: 90,
+        };
+        let pixels = ExportContent::Pixels(source.image.clone());
+        export(&source, loaded.opened.depth, None, pixels, &out, options, &Silent).unwrap();
+        let (written, depth) = imaging::load_stored(&out, 100.0).unwrap();
+        assert_eq!(depth, BitDepth::Float);
+        for (w, v) in written.planes[0].iter().zip(&values) {
+            assert!((w - v).abs() <= 1e-4 * v, "{w} {v}");
+        }
     }
 
     #[test]

@@ -34,7 +34,11 @@ pub struct Source {
     /// in it).
     pub space: LightSpace,
     pub noise_floor: Option<f64>,
-    /// A sharp reference, as stored values in [0, 1].
+    /// What the file's values were divided by (`Decoded::scale`): float
+    /// files are worked on at a largest magnitude of 1 and exported back in
+    /// their own units.
+    pub scale: f32,
+    /// A sharp reference, as stored values in [0, 1] (divided by `scale`).
     pub reference: Option<Arc<Image>>,
     /// The image's own PSNR/SSIM against the reference (the baseline
     /// results are judged against), computed once.
@@ -43,7 +47,11 @@ pub struct Source {
 
 impl Source {
     /// Attaches a sharp reference (stored values) and measures the baseline.
-    pub fn set_reference(&mut self, reference: Arc<Image>) {
+    pub fn set_reference(&mut self, mut reference: Arc<Image>) {
+        if self.scale != 1.0 {
+            let scaled = Arc::make_mut(&mut reference);
+            scaled.planes.iter_mut().flatten().for_each(|v| *v /= self.scale);
+        }
         self.baseline = metrics::quality(&stored_values(&self.image, self.space), &reference).ok();
         self.reference = Some(reference);
     }
@@ -516,6 +524,7 @@ mod tests {
             image: Arc::new(Image::gray(w, h, blurred)),
             space: LightSpace::Linear,
             noise_floor: None,
+            scale: 1.0,
             reference: Some(Arc::new(sharp)),
             baseline: None,
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 use unblur::blind::{self, KernelOptions, ParametricModel};
-use unblur::imaging::{self, BitDepth, DecodeOptions, EncodeOptions};
+use unblur::imaging::{self, DecodeOptions, EncodeOptions};
 use unblur::psf::Kernel;
 
 use super::Failure;
@@ -94,16 +94,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     );
     progress.finish();
     let (result, applied, used) = restored.map_err(named)?;
-    let depth = if decoded.depth == BitDepth::Eight {
-        BitDepth::Eight
-    } else {
-        BitDepth::Sixteen
-    };
     imaging::save(
         &args.output,
-        &result,
+        &decoded.in_file_units(result, decoded.depth),
         &EncodeOptions {
-            depth,
+            // The input's depth: float data stays float in a TIFF.
+            depth: decoded.depth,
             space: decoded.space,
             jpeg_quality: 95,
         },

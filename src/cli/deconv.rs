@@ -157,12 +157,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let depth = match args.depth.as_deref() {
         Some("8") => BitDepth::Eight,
         Some(_) => BitDepth::Sixteen,
-        None if decoded.depth == BitDepth::Eight => BitDepth::Eight,
-        None => BitDepth::Sixteen,
+        // The input's depth: float data stays float in a TIFF.
+        None => decoded.depth,
     };
     imaging::save(
         &args.output,
-        &result,
+        &decoded.in_file_units(result, depth),
         &EncodeOptions {
             depth,
             space: decoded.space,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use unblur::imaging::{self, BitDepth, DecodeOptions, Decoded, EncodeOptions, Image};
+use unblur::imaging::{self, DecodeOptions, Decoded, EncodeOptions, Image};
 use unblur::separate::{self, SeparateOptions};
 
 use super::Failure;
@@ -40,7 +40,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         imaging::check_output_path(output)?;
     }
     let m1 = imaging::load(&args.m1, &DecodeOptions::default())?;
-    let m2 = imaging::load(&args.m2, &DecodeOptions::default())?;
+    let mut m2 = imaging::load(&args.m2, &DecodeOptions::default())?;
+    // Both shots in the first one's units (float files are scaled each by
+    // its own largest value), as the layers are written in them.
+    if m2.scale != m1.scale {
+        let ratio = m2.scale / m1.scale;
+        m2.image.planes.iter_mut().flatten().for_each(|v| *v *= ratio);
+    }
     let progress = TerminalProgress::new();
     let outcome = separate::separate_pair(
         &m1.image,
@@ -92,18 +98,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// failed encode or write leaves no output at all, never a truncated one.
 pub(super) fn save_both(layers: [(&Path, &Image); 2], like: &Decoded) -> Result<(), Failure> {
     let options = EncodeOptions {
-        depth: if like.depth == BitDepth::Eight {
-            BitDepth::Eight
-        } else {
-            BitDepth::Sixteen
-        },
+        // The input's depth: float data stays float in a TIFF.
+        depth: like.depth,
         space: like.space,
         ..EncodeOptions::default()
     };
     let mut written: Vec<(PathBuf, &Path)> = Vec::new();
     for (path, image) in layers {
         let temporary = temporary_sibling(path);
-        if let Err(e) = imaging::save(&temporary, image, &options) {
+        if let Err(e) = imaging::save(&temporary, &like.in_file_units(image.clone(), options.depth), &options) {
             for (t, _) in &written {
                 let _ = std::fs::remove_file(t);
             }

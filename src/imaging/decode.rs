@@ -35,6 +35,23 @@ pub struct Decoded {
     pub space: LightSpace,
     pub depth: BitDepth,
     pub format: ImageFormat,
+    /// What the image was divided by: linear float files (counts, physical
+    /// units) are scaled so that their largest magnitude is 1, the range the
+    /// automatic parameters are made for; `in_file_units` multiplies a
+    /// result back. 1 for integer and sRGB files.
+    pub scale: f32,
+}
+
+impl Decoded {
+    /// `result` in the file's own units when it is written at `depth`: a
+    /// float result gets the input's scale back, an 8- or 16-bit one stays
+    /// in [0, 1].
+    pub fn in_file_units(&self, mut result: Image, depth: BitDepth) -> Image {
+        if depth == BitDepth::Float && self.scale != 1.0 {
+            result.planes.iter_mut().flatten().for_each(|v| *v *= self.scale);
+        }
+        result
+    }
 }
 
 /// Decodes `path` to linear light following `options.space`.
@@ -49,12 +66,38 @@ pub fn load(path: &Path, options: &DecodeOptions) -> Result<Decoded> {
     if space == LightSpace::Srgb {
         image.planes.iter_mut().for_each(|p| light::decode_plane(p));
     }
+    let scale = if raw.depth == BitDepth::Float && space == LightSpace::Linear {
+        largest_magnitude(&image)
+    } else {
+        1.0
+    };
+    if scale != 1.0 {
+        image.planes.iter_mut().flatten().for_each(|v| *v /= scale);
+    }
     Ok(Decoded {
         image,
         space,
         depth: raw.depth,
         format: raw.format,
+        scale,
     })
+}
+
+/// The largest finite magnitude among the samples (not alpha), or 1 when
+/// there is none (an all-zero or all-NaN image, refused later by whoever
+/// needs detail).
+fn largest_magnitude(image: &Image) -> f32 {
+    let largest = image
+        .planes
+        .iter()
+        .flatten()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    if largest > 0.0 && largest.is_finite() {
+        largest
+    } else {
+        1.0
+    }
 }
 
 /// Decodes `path` to its stored values scaled to [0, 1], with no light-space

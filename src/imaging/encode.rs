@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 /// How to write an image.
 #[derive(Clone, Copy, Debug)]
 pub struct EncodeOptions {
-    /// 8 or 16 bits per sample (JPEG is always 8).
+    /// 8 or 16 bits per sample, or 32-bit float (TIFF only; PNG is then 16
+    /// and JPEG always 8).
     pub depth: BitDepth,
     /// The space the written values are in; the image itself is linear light.
     pub space: LightSpace,
@@ -37,6 +38,16 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
         encoded.planes.iter_mut().for_each(|p| light::encode_plane(p));
     }
     let sixteen = options.depth != BitDepth::Eight && format != ImageFormat::Jpeg;
+    let icc_profile = || -> std::result::Result<Option<Vec<u8>>, String> {
+        // TIFF has no sRGB flag: an embedded sRGB profile marks the samples
+        // as encoded, or a 16-bit or float result would read back as linear
+        // (DESIGN.md §3) in this program and others.
+        if options.space != LightSpace::Srgb {
+            return Ok(None);
+        }
+        let profile = moxcms::ColorProfile::new_srgb().encode().map_err(|e| e.to_string())?;
+        Ok(Some(profile))
+    };
     save_atomically(path, |file| match format {
         ImageFormat::Png => write_png(file, &encoded, sixteen, options.space),
         ImageFormat::Jpeg => {
@@ -55,13 +66,12 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
             if encoded.channels() == 1 && encoded.alpha.is_some() {
                 encoded.planes = vec![encoded.planes[0].clone(); 3];
             }
+            if options.depth == BitDepth::Float {
+                return write_float_tiff(file, &encoded, icc_profile()?).map_err(|e| e.to_string());
+            }
             let dynamic = to_dynamic(&encoded, sixteen, true);
             let mut encoder = image::codecs::tiff::TiffEncoder::new(BufWriter::new(file));
-            // TIFF has no sRGB flag: an embedded sRGB profile marks the
-            // samples as encoded, or a 16-bit result would read back as
-            // linear (DESIGN.md §3) in this program and others.
-            if options.space == LightSpace::Srgb {
-                let profile = moxcms::ColorProfile::new_srgb().encode().map_err(|e| e.to_string())?;
+            if let Some(profile) = icc_profile()? {
                 encoder.set_icc_profile(profile).map_err(|e| e.to_string())?;
             }
             dynamic.write_with_encoder(encoder).map_err(|e| e.to_string())
@@ -163,6 +173,34 @@ fn to_dynamic(image: &Image, sixteen: bool, with_alpha: bool) -> DynamicImage {
             .map(DynamicImage::ImageRgba16),
     }
     .expect("buffer length matches the image size")
+}
+
+/// A 32-bit float TIFF (through the `tiff` crate: the image crate writes no
+/// float grayscale), the values as they are: neither clipped to [0, 1] nor
+/// rounded, as float data from scientific tools expects.
+fn write_float_tiff(file: &mut std::fs::File, image: &Image, icc_profile: Option<Vec<u8>>) -> tiff::TiffResult<()> {
+    use tiff::encoder::colortype::{ColorType, Gray32Float, RGB32Float, RGBA32Float};
+    fn write<C: ColorType<Inner = f32>>(
+        file: &mut std::fs::File,
+        image: &Image,
+        samples: &[f32],
+        icc_profile: Option<Vec<u8>>,
+    ) -> tiff::TiffResult<()> {
+        let mut encoder = tiff::encoder::TiffEncoder::new(BufWriter::new(file))?;
+        let mut tiff = encoder.new_image::<C>(image.width as u32, image.height as u32)?;
+        if let Some(profile) = icc_profile {
+            tiff.encoder()
+                .write_tag(tiff::tags::Tag::IccProfile, profile.as_slice())?;
+        }
+        tiff.write_data(samples)
+    }
+    let with_alpha = image.alpha.is_some();
+    let samples = interleave(image, with_alpha, |v| v);
+    match (image.channels(), with_alpha) {
+        (1, _) => write::<Gray32Float>(file, image, &samples, icc_profile),
+        (_, false) => write::<RGB32Float>(file, image, &samples, icc_profile),
+        (_, true) => write::<RGBA32Float>(file, image, &samples, icc_profile),
+    }
 }
 
 /// PNG through the `png` crate so that sRGB results carry an sRGB chunk.
