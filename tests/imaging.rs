@@ -338,6 +338,28 @@ fn float_and_32_bit_grayscale_tiffs_are_read() {
         }
     }
 
+    // Signed integers (an elevation model, say) are data too: negative
+    // values kept, scaled to the largest magnitude.
+    let heights: Vec<i16> = (0..800).map(|i| if i % 40 < 20 { -500 } else { 1500 }).collect();
+    let dem = dir.path().join("dem.tif");
+    scientific_tiff::<tiff::encoder::colortype::GrayI16>(&dem, &heights, None);
+    let decoded = imaging::load(&dem, &DecodeOptions::default()).unwrap();
+    assert_eq!((decoded.depth, decoded.space), (BitDepth::Float, LightSpace::Linear));
+    let plane = &decoded.image.planes[0];
+    assert!(
+        (plane[0] + 1.0 / 3.0).abs() < 1e-6 && plane[39] == 1.0,
+        "{} {}",
+        plane[0],
+        plane[39]
+    );
+    assert!((decoded.scale - 1500.0 / i16::MAX as f32).abs() < 1e-7);
+
+    // A second shot is re-expressed in the first one's units.
+    let mut decoded = imaging::load(&paths[0], &DecodeOptions::default()).unwrap();
+    decoded.rescale_to(3.0);
+    assert_eq!(decoded.scale, 3.0);
+    assert!((decoded.image.planes[0][39] - 0.3).abs() < 1e-6);
+
     // The orientation tag turns the image upright here too.
     let turned = dir.path().join("turned.tif");
     scientific_tiff::<Gray32Float>(&turned, &f32s, Some(6));

@@ -552,9 +552,10 @@ impl App {
             return;
         };
         let (first, space, id) = (document.source.image.clone(), document.source.space, document.id);
+        let scale = document.source.scale;
         let max_side = ctx.input(|i| i.max_texture_side);
         let job = Job::spawn("separating", ctx, move |progress| {
-            separation::run(&first, space, &second, max_side, progress)
+            separation::run(&first, (space, scale), &second, max_side, progress)
         });
         self.pending.push(Pending::Separate { document: id, job });
     }

@@ -23,11 +23,11 @@ pub struct Separated {
     pub report: String,
 }
 
-/// Decodes `second` (in the same light space as the first shot) and
-/// separates the pair.
+/// Decodes `second` (in the same light space and units as the first shot,
+/// whose space and `Decoded::scale` come with it) and separates the pair.
 pub fn run(
     first: &Image,
-    space: LightSpace,
+    (space, scale): (LightSpace, f32),
     second: &Path,
     max_side: usize,
     progress: &dyn Progress,
@@ -40,7 +40,8 @@ pub fn run(
         space: choice,
         max_megapixels: imaging::DEFAULT_MAX_MEGAPIXELS,
     };
-    let decoded = imaging::load(second, &options).map_err(|e| e.to_string())?;
+    let mut decoded = imaging::load(second, &options).map_err(|e| e.to_string())?;
+    decoded.rescale_to(scale);
     let separation = separate::separate_pair(first, &decoded.image, &SeparateOptions::default(), progress)
         .map_err(|e| e.to_string())?;
     let [a, b] = separation.layers;

@@ -43,10 +43,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let mut m2 = imaging::load(&args.m2, &DecodeOptions::default())?;
     // Both shots in the first one's units (float files are scaled each by
     // its own largest value), as the layers are written in them.
-    if m2.scale != m1.scale {
-        let ratio = m2.scale / m1.scale;
-        m2.image.planes.iter_mut().flatten().for_each(|v| *v *= ratio);
-    }
+    m2.rescale_to(m1.scale);
     let progress = TerminalProgress::new();
     let outcome = separate::separate_pair(
         &m1.image,

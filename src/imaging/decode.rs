@@ -52,6 +52,16 @@ impl Decoded {
         }
         result
     }
+
+    /// Re-expresses the image as if its file had been divided by `scale`
+    /// (another file's), so that two shots of one scene stay comparable.
+    pub fn rescale_to(&mut self, scale: f32) {
+        if self.scale != scale {
+            let ratio = self.scale / scale;
+            self.image.planes.iter_mut().flatten().for_each(|v| *v *= ratio);
+            self.scale = scale;
+        }
+    }
 }
 
 /// Decodes `path` to linear light following `options.space`.

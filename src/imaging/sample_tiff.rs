@@ -1,6 +1,7 @@
 //! TIFF layouts the `image` crate does not decode but scientific tools write:
-//! grayscale (with or without alpha) in 32-bit float, 64-bit float, 16-bit
-//! float or 32-bit unsigned samples, and RGB(A) in those sample types.
+//! grayscale (with or without alpha) in 16-, 32- or 64-bit float, 32- or
+//! 64-bit unsigned or any signed integer samples, and RGB(A) in those
+//! sample types.
 //! Read with the `tiff` crate itself, which also finds the embedded ICC
 //! profiles the image crate's decoder misses.
 
@@ -30,9 +31,9 @@ impl From<tiff::TiffError> for Failure {
 }
 
 /// Decodes `bytes` to stored values, turned upright by the file's
-/// orientation tag: integers scaled to [0, 1] by their type's maximum,
-/// floats as they are (linear data, not clipped). `fits` sees the
-/// dimensions before any sample is read.
+/// orientation tag: integers scaled to [0, 1] ([-1, 1] if signed) by their
+/// type's maximum, floats as they are (linear data, not clipped). `fits`
+/// sees the dimensions before any sample is read.
 pub(super) fn decode(
     bytes: &[u8],
     fits: &dyn Fn(usize, usize) -> crate::error::Result<()>,
@@ -60,10 +61,23 @@ pub(super) fn decode(
         DecodingResult::U8(v) => (scaled(&v, u8::MAX as f64), BitDepth::Eight),
         DecodingResult::U16(v) => (scaled(&v, u16::MAX as f64), BitDepth::Sixteen),
         DecodingResult::U32(v) => (scaled(&v, u32::MAX as f64), BitDepth::Float),
+        // 64-bit and signed integers (elevation models, some microscopes) are
+        // read as data, like floats: scaled by their type's maximum, then
+        // to their own range on loading (`Decoded::scale`).
+        DecodingResult::U64(v) => (
+            v.iter().map(|&x| (x as f64 / u64::MAX as f64) as f32).collect(),
+            BitDepth::Float,
+        ),
+        DecodingResult::I8(v) => (scaled(&v, i8::MAX as f64), BitDepth::Float),
+        DecodingResult::I16(v) => (scaled(&v, i16::MAX as f64), BitDepth::Float),
+        DecodingResult::I32(v) => (scaled(&v, i32::MAX as f64), BitDepth::Float),
+        DecodingResult::I64(v) => (
+            v.iter().map(|&x| (x as f64 / i64::MAX as f64) as f32).collect(),
+            BitDepth::Float,
+        ),
         DecodingResult::F16(v) => (v.iter().map(|x| x.to_f32()).collect(), BitDepth::Float),
         DecodingResult::F32(v) => (v, BitDepth::Float),
         DecodingResult::F64(v) => (v.iter().map(|&x| x as f32).collect(), BitDepth::Float),
-        _ => return Err(Failure::Unreadable("signed or 64-bit integer samples".into())),
     };
     if samples.len() != width * height * channels {
         return Err(Failure::Unreadable(format!(
