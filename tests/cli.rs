@@ -231,9 +231,9 @@ fn float_tiff_results_stay_float_and_unclipped() {
     let kilo = dir.path().join("kilo.tif");
     let times = |k: f32| Image::from_planes(w, h, vec![image.planes[0].iter().map(|v| v * k).collect()]);
     imaging::save(&kilo, &times(1000.0), &float).unwrap();
-    let results: Vec<Vec<f32>> = [(&input, "tv.tif"), (&kilo, "tv_kilo.tif")]
+    let results: Vec<Vec<f32>> = [(&input, "tv.tif", "2.700e0"), (&kilo, "tv_kilo.tif", "2.700e3")]
         .iter()
-        .map(|(input, name)| {
+        .map(|(input, name, scale)| {
             let output = dir.path().join(name);
             let run = unblur(&[
                 "deconv",
@@ -248,6 +248,12 @@ fn float_tiff_results_stay_float_and_unclipped() {
                 "20",
             ]);
             assert!(run.status.success(), "{}", text(&run.stderr));
+            // The status line names the divisor its noise and weight are relative to.
+            assert!(
+                text(&run.stderr).contains(&format!(" scale={scale} ")),
+                "{}",
+                text(&run.stderr)
+            );
             imaging::load_stored(&output, 100.0).unwrap().0.planes.swap_remove(0)
         })
         .collect();

@@ -104,7 +104,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             jpeg_quality: 95,
         },
     )?;
-    eprintln!("unblur: {description}; {applied} {used}");
+    eprintln!(
+        "unblur: {description}; {applied}{} {used}",
+        super::deconv::scale_note(&decoded)
+    );
     Ok(())
 }
 
