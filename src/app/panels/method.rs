@@ -46,6 +46,13 @@ pub fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
         document.source.image.channels(),
         if document.source.image.channels() == 1 { "" } else { "s" }
     ));
+    if document.source.scale != 1.0 {
+        // Four significant digits: 3000, 2.700, 0.04578.
+        let scale = document.source.scale;
+        let decimals = (3 - scale.log10().floor() as i32).max(0) as usize;
+        ui.label(format!("values shown ÷ {scale:.decimals$} (the file's largest)"))
+            .on_hover_text("Float and integer data is worked on and shown divided by its largest value; exports to TIFF are written back in the file's units.");
+    }
 
     let Some(active) = document.state.active_result() else {
         ui.separator();
