@@ -46,7 +46,7 @@ pub fn open_image(
     .map_err(|e| e.to_string())?;
     let noise_floor = imaging::noise_floor(&decoded);
     let reference_image = match reference {
-        Some(path) => Some(Arc::new(load_reference(path, &decoded.image)?)),
+        Some(path) => Some(Arc::new(load_reference(path, &decoded.image, decoded.scale)?)),
         None => None,
     };
     let mut source = Source {
@@ -74,9 +74,15 @@ pub fn open_image(
     })
 }
 
-/// A sharp reference as stored values, checked against the image's size.
-pub fn load_reference(path: &Path, image: &Image) -> Result<Image, String> {
-    let (reference, _) = imaging::load_stored(path, imaging::DEFAULT_MAX_MEGAPIXELS).map_err(|e| e.to_string())?;
+/// A sharp reference as stored values, checked against the image's size. A
+/// float reference is divided by `scale`, the image's (`Decoded::scale`),
+/// so that both are in the same units.
+pub fn load_reference(path: &Path, image: &Image, scale: f32) -> Result<Image, String> {
+    let (mut reference, depth) =
+        imaging::load_stored(path, imaging::DEFAULT_MAX_MEGAPIXELS).map_err(|e| e.to_string())?;
+    if depth == BitDepth::Float && scale != 1.0 {
+        reference.planes.iter_mut().flatten().for_each(|v| *v /= scale);
+    }
     if (reference.width, reference.height) != (image.width, image.height) {
         return Err(format!(
             "{}: the reference is {}x{}, the image {}x{}",
@@ -272,8 +278,11 @@ mod tests {
             jpeg_quality: 95,
         };
         imaging::save(&counts, &Image::gray(64, 48, values.clone()), &float).unwrap();
-        let loaded = open_image(&counts, SpaceChoice::Auto, None, 4096).unwrap();
+        // The file as its own reference: a float reference is scaled as the
+        // image is, so the two agree exactly.
+        let loaded = open_image(&counts, SpaceChoice::Auto, Some(&counts), 4096).unwrap();
         let source = loaded.opened.source;
+        assert!(source.baseline.unwrap().psnr_db > 100.0);
         // Worked on and shown at a largest value of 1, not clipped white.
         assert_eq!(source.scale, 999.0);
         assert_eq!(source.image.planes[0].iter().copied().fold(0.0, f32::max), 1.0);

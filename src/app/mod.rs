@@ -732,7 +732,7 @@ impl App {
         };
         let (mut source, id) = (document.source.clone(), document.id);
         let job = Job::spawn("reading the reference", ctx, move |_| {
-            let reference = io::load_reference(&path, &source.image)?;
+            let reference = io::load_reference(&path, &source.image, source.scale)?;
             source.set_reference(Arc::new(reference));
             Ok((source, path))
         });

@@ -38,7 +38,8 @@ pub struct Source {
     /// files are worked on at a largest magnitude of 1 and exported back in
     /// their own units.
     pub scale: f32,
-    /// A sharp reference, as stored values in [0, 1] (divided by `scale`).
+    /// A sharp reference, as stored values in [0, 1] (a float one divided
+    /// by `scale`, as the image is).
     pub reference: Option<Arc<Image>>,
     /// The image's own PSNR/SSIM against the reference (the baseline
     /// results are judged against), computed once.
@@ -47,11 +48,7 @@ pub struct Source {
 
 impl Source {
     /// Attaches a sharp reference (stored values) and measures the baseline.
-    pub fn set_reference(&mut self, mut reference: Arc<Image>) {
-        if self.scale != 1.0 {
-            let scaled = Arc::make_mut(&mut reference);
-            scaled.planes.iter_mut().flatten().for_each(|v| *v /= self.scale);
-        }
+    pub fn set_reference(&mut self, reference: Arc<Image>) {
         self.baseline = metrics::quality(&stored_values(&self.image, self.space), &reference).ok();
         self.reference = Some(reference);
     }
