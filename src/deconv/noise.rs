@@ -23,8 +23,8 @@ const PATCH_SAMPLES: usize = 40_000;
 /// wavelet band reads fine texture (grass, gravel) as noise; this does not:
 /// on clean blurred textures (coins, gravel, grass under noise of 0.001) it
 /// measures 1.2-2.7x the true sigma where the band measured 1.8-4.7x.
-/// Planes too small for enough patches fall back to
-/// the finest diagonal Haar band (Donoho and Johnstone's MAD estimator).
+/// Planes too small for enough patches fall back to the band
+/// (`wavelet_noise_sigma`).
 pub fn estimate_noise_sigma(plane: &[f32], height: usize, width: usize) -> f64 {
     match patch_covariance(plane, height, width) {
         Some(covariance) => noise_from_eigenvalues(covariance),
