@@ -263,6 +263,32 @@ fn float_tiff_results_stay_float_and_unclipped() {
 }
 
 #[test]
+fn a_tiff_stack_is_worked_on_its_first_image_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.tif");
+    {
+        let file = std::fs::File::create(&stack).unwrap();
+        let mut encoder = tiff::encoder::TiffEncoder::new(file).unwrap();
+        for page in 0..3u8 {
+            let samples: Vec<u8> = (0..48 * 40).map(|i| ((i * 7) % 200) as u8 + page * 20).collect();
+            encoder
+                .write_image::<tiff::encoder::colortype::Gray8>(48, 40, &samples)
+                .unwrap();
+        }
+    }
+    let out = dir.path().join("out.png");
+    let run = unblur(&["deconv", arg(&stack), "-o", arg(&out), "--psf", "disk:r=1.5"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let warning = format!(
+        "unblur: warning: {}: 3 images in the file; only the first is used",
+        stack.display()
+    );
+    assert!(text(&run.stderr).lines().any(|l| l == warning), "{}", text(&run.stderr));
+    let (written, _) = imaging::load_stored(&out, 100.0).unwrap();
+    assert_eq!((written.width, written.height), (48, 40));
+}
+
+#[test]
 fn the_decode_limit_refuses_big_images_before_decoding() {
     let c = case("camera__disk_r6__clean");
     let dir = tempfile::tempdir().unwrap();

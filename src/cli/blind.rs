@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if args.kernel_size.is_some() && args.model != ModelArg::Free {
         return Err(Failure::usage("--kernel-size applies to --model free only"));
     }
-    let decoded = imaging::load(&args.input, &DecodeOptions::default())?;
+    let decoded = super::input::load(&args.input, &DecodeOptions::default())?;
     let image = &decoded.image;
     let named = |e: unblur::Error| match e {
         unblur::Error::BadParameter(m) => Failure::usage(format!("{}: {m}", args.input.display())),

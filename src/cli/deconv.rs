@@ -132,7 +132,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .parse()
         .map_err(|e: unblur::Error| Failure::usage(format!("--psf: {e}")))?;
     let kernel = spec.kernel()?;
-    let decoded = imaging::load(
+    let decoded = super::input::load(
         &args.input,
         &DecodeOptions {
             space: args.space.into(),

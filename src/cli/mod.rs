@@ -5,6 +5,7 @@ mod bench;
 mod blind;
 mod deconv;
 mod editor;
+mod input;
 mod metrics;
 mod paths;
 mod progress;

@@ -39,8 +39,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         refuse_overwriting_inputs(output, &[&args.m1, &args.m2])?;
         imaging::check_output_path(output)?;
     }
-    let m1 = imaging::load(&args.m1, &DecodeOptions::default())?;
-    let mut m2 = imaging::load(&args.m2, &DecodeOptions::default())?;
+    let m1 = super::input::load(&args.m1, &DecodeOptions::default())?;
+    let mut m2 = super::input::load(&args.m2, &DecodeOptions::default())?;
     // Both shots in the first one's units (float files are scaled each by
     // its own largest value), as the layers are written in them.
     m2.rescale_to(m1.scale);

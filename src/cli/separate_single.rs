@@ -56,7 +56,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         preview_every: 0,
     };
     separate_single::validate_options(&options).map_err(|e| Failure::usage(e.to_string()))?;
-    let decoded = imaging::load(
+    let decoded = super::input::load(
         &args.image,
         &DecodeOptions {
             space: args.space.into(),

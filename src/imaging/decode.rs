@@ -40,6 +40,9 @@ pub struct Decoded {
     /// automatic parameters are made for; `in_file_units` multiplies a
     /// result back. 1 for integer and sRGB files.
     pub scale: f32,
+    /// Images in the file: a TIFF stack holds several, of which the first
+    /// was decoded (callers warn).
+    pub pages: usize,
 }
 
 impl Decoded {
@@ -90,6 +93,7 @@ pub fn load(path: &Path, options: &DecodeOptions) -> Result<Decoded> {
         depth: raw.depth,
         format: raw.format,
         scale,
+        pages: raw.pages,
     })
 }
 
@@ -122,6 +126,8 @@ struct RawImage {
     depth: BitDepth,
     format: ImageFormat,
     colour_tagged: bool,
+    /// Images in the file (TIFF stacks hold several); the first is decoded.
+    pages: usize,
 }
 
 /// DESIGN.md §3: 8-bit images, JPEGs and colour-tagged files are sRGB;
@@ -148,7 +154,7 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
         return Err(Error::bad_file(path, "truncated JPEG (no end-of-image marker)"));
     }
     let fits = |width: usize, height: usize| check_size(path, width, height, max_megapixels);
-    match decode_common(&bytes, format, &fits) {
+    let mut raw = match decode_common(&bytes, format, &fits) {
         // Float and 32-bit grayscale TIFFs (microscopy, astronomy) are
         // beyond the image crate: read them with the tiff crate itself.
         Err(DecodeFailure::Unsupported(reason)) if format == ImageFormat::Tiff => {
@@ -163,6 +169,7 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
                 depth,
                 format,
                 colour_tagged: sample_tiff::has_icc_profile(&bytes),
+                pages: 1,
             })
         }
         Err(DecodeFailure::Unsupported(reason)) => Err(Error::bad_file(path, format!("unsupported image: {reason}"))),
@@ -171,7 +178,11 @@ fn decode_raw(path: &Path, max_megapixels: f64) -> Result<RawImage> {
         }
         Err(DecodeFailure::Refused(e)) => Err(e),
         Ok(raw) => Ok(raw),
+    }?;
+    if format == ImageFormat::Tiff {
+        raw.pages = sample_tiff::page_count(&bytes);
     }
+    Ok(raw)
 }
 
 /// Why the image crate could not decode a file.
@@ -234,6 +245,7 @@ fn decode_common(
         depth: depth_of(&dynamic),
         format,
         colour_tagged,
+        pages: 1,
     })
 }
 

@@ -103,6 +103,20 @@ pub(super) fn decode(
     Ok((image, depth))
 }
 
+/// How many images (pages) the TIFF holds; 1 when the chain cannot be
+/// followed (the first image decoded, which is all that is used).
+pub(super) fn page_count(bytes: &[u8]) -> usize {
+    let Ok(mut decoder) = Decoder::new(Cursor::new(bytes)) else {
+        return 1;
+    };
+    let mut pages = 1;
+    // A bound against looping IFD chains in damaged files.
+    while pages < 100_000 && decoder.more_images() && decoder.next_image().is_ok() {
+        pages += 1;
+    }
+    pages
+}
+
 /// True when the TIFF embeds an ICC profile (tag 34675). The image crate's
 /// decoder does not report one after it has set its memory limits, so the
 /// tag is looked up here.

@@ -1,0 +1,21 @@
+//! Reading an input image, with what the user should hear about it.
+
+use std::path::Path;
+
+use unblur::imaging::{self, DecodeOptions, Decoded};
+
+use super::Failure;
+
+/// Decodes `path`; a TIFF stack gets a warning, as only its first image is
+/// worked on.
+pub fn load(path: &Path, options: &DecodeOptions) -> Result<Decoded, Failure> {
+    let decoded = imaging::load(path, options)?;
+    if decoded.pages > 1 {
+        eprintln!(
+            "unblur: warning: {}: {} images in the file; only the first is used",
+            path.display(),
+            decoded.pages
+        );
+    }
+    Ok(decoded)
+}
