@@ -54,6 +54,7 @@ pub fn open_image(
         space: decoded.space,
         noise_floor,
         scale: decoded.scale,
+        pages: decoded.pages,
         reference: None,
         baseline: None,
     };
@@ -298,6 +299,23 @@ mod tests {
         for (w, v) in written.planes[0].iter().zip(&values) {
             assert!((w - v).abs() <= 1e-4 * v, "{w} {v}");
         }
+    }
+
+    #[test]
+    fn a_tiff_stack_opens_on_its_first_image_and_says_how_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = dir.path().join("stack.tif");
+        let mut encoder = tiff::encoder::TiffEncoder::new(std::fs::File::create(&stack).unwrap()).unwrap();
+        for level in [10u8, 200] {
+            encoder
+                .write_image::<tiff::encoder::colortype::Gray8>(40, 30, &[level; 40 * 30])
+                .unwrap();
+        }
+        drop(encoder);
+        let source = open_image(&stack, SpaceChoice::Auto, None, 4096).unwrap().opened.source;
+        assert_eq!(source.pages, 2);
+        let first = imaging::srgb_to_linear(10.0 / 255.0);
+        assert!(source.image.planes[0].iter().all(|&v| (v - first).abs() < 1e-6));
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub struct Source {
     /// files are worked on at a largest magnitude of 1 and exported back in
     /// their own units.
     pub scale: f32,
+    /// Images in the file (`Decoded::pages`): a TIFF stack's first is shown.
+    pub pages: usize,
     /// A sharp reference, as stored values in [0, 1] (a float one divided
     /// by `scale`, as the image is).
     pub reference: Option<Arc<Image>>,
@@ -522,6 +524,7 @@ mod tests {
             space: LightSpace::Linear,
             noise_floor: None,
             scale: 1.0,
+            pages: 1,
             reference: Some(Arc::new(sharp)),
             baseline: None,
         }

@@ -46,6 +46,9 @@ pub fn method_panel(app: &mut App, ui: &mut egui::Ui, ctx: &egui::Context) {
         document.source.image.channels(),
         if document.source.image.channels() == 1 { "" } else { "s" }
     ));
+    if document.source.pages > 1 {
+        ui.label(format!("the first of {} images in the file", document.source.pages));
+    }
     if document.source.scale != 1.0 {
         // Four significant digits: 3000, 2.700, 0.04578.
         let scale = document.source.scale;
