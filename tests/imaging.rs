@@ -303,10 +303,7 @@ fn float_and_32_bit_grayscale_tiffs_are_read() {
         // kept to write results back in the file's units.
         let scale = if path.ends_with("u32.tif") { 1.0 } else { 1.5 };
         assert_eq!(decoded.scale, scale, "{name}");
-        let plane = decoded
-            .in_file_units(image.clone(), BitDepth::Float)
-            .planes
-            .swap_remove(0);
+        let plane = decoded.in_file_units(image, BitDepth::Float).planes[0].clone();
         assert!(
             (plane[0] - 0.1).abs() < 1e-6 && (plane[39] - 0.9).abs() < 1e-6,
             "{name}"

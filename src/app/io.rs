@@ -82,7 +82,7 @@ pub fn load_reference(path: &Path, image: &Image, scale: f32) -> Result<Image, S
     let (mut reference, depth) =
         imaging::load_stored(path, imaging::DEFAULT_MAX_MEGAPIXELS).map_err(|e| e.to_string())?;
     if depth == BitDepth::Float && scale != 1.0 {
-        reference.planes.iter_mut().flatten().for_each(|v| *v /= scale);
+        reference.divide(scale);
     }
     if (reference.width, reference.height) != (image.width, image.height) {
         return Err(format!(
@@ -177,17 +177,9 @@ pub fn export(
         ),
     };
     progress.report("writing", 1.0);
-    // Float results go back to the file's own units.
-    let image = if depth == BitDepth::Float && source.scale != 1.0 {
-        let mut image = Arc::unwrap_or_clone(image);
-        image.planes.iter_mut().flatten().for_each(|v| *v *= source.scale);
-        Arc::new(image)
-    } else {
-        image
-    };
     imaging::save(
         path,
-        &image,
+        &imaging::in_file_units(&image, source.scale, depth),
         &EncodeOptions {
             depth,
             space,

@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let (result, applied, used) = restored.map_err(named)?;
     imaging::save(
         &args.output,
-        &decoded.in_file_units(result, decoded.depth),
+        &decoded.in_file_units(&result, decoded.depth),
         &EncodeOptions {
             // The input's depth: float data stays float in a TIFF.
             depth: decoded.depth,

@@ -162,7 +162,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     imaging::save(
         &args.output,
-        &decoded.in_file_units(result, depth),
+        &decoded.in_file_units(&result, depth),
         &EncodeOptions {
             depth,
             space: decoded.space,

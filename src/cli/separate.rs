@@ -103,7 +103,7 @@ pub(super) fn save_both(layers: [(&Path, &Image); 2], like: &Decoded) -> Result<
     let mut written: Vec<(PathBuf, &Path)> = Vec::new();
     for (path, image) in layers {
         let temporary = temporary_sibling(path);
-        if let Err(e) = imaging::save(&temporary, &like.in_file_units(image.clone(), options.depth), &options) {
+        if let Err(e) = imaging::save(&temporary, &like.in_file_units(image, options.depth), &options) {
             for (t, _) in &written {
                 let _ = std::fs::remove_file(t);
             }

@@ -1,5 +1,6 @@
 //! Decoding files to `Image`, with the decode limit and the light-space rule.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::path::Path;
 
@@ -46,24 +47,32 @@ pub struct Decoded {
 }
 
 impl Decoded {
-    /// `result` in the file's own units when it is written at `depth`: a
-    /// float result gets the input's scale back, an 8- or 16-bit one stays
-    /// in [0, 1].
-    pub fn in_file_units(&self, mut result: Image, depth: BitDepth) -> Image {
-        if depth == BitDepth::Float && self.scale != 1.0 {
-            result.planes.iter_mut().flatten().for_each(|v| *v *= self.scale);
-        }
-        result
+    /// `result` in this file's own units when written at `depth` (see
+    /// `in_file_units`).
+    pub fn in_file_units<'a>(&self, result: &'a Image, depth: BitDepth) -> Cow<'a, Image> {
+        in_file_units(result, self.scale, depth)
     }
 
     /// Re-expresses the image as if its file had been divided by `scale`
     /// (another file's), so that two shots of one scene stay comparable.
     pub fn rescale_to(&mut self, scale: f32) {
         if self.scale != scale {
-            let ratio = self.scale / scale;
-            self.image.planes.iter_mut().flatten().for_each(|v| *v *= ratio);
+            self.image.multiply(self.scale / scale);
             self.scale = scale;
         }
+    }
+}
+
+/// A result of data that was divided by `scale` on loading, in the file's
+/// own units when written at `depth`: a float result gets the scale back
+/// (a copy only then), an 8- or 16-bit one stays in [0, 1].
+pub fn in_file_units(result: &Image, scale: f32, depth: BitDepth) -> Cow<'_, Image> {
+    if depth == BitDepth::Float && scale != 1.0 {
+        let mut scaled = result.clone();
+        scaled.multiply(scale);
+        Cow::Owned(scaled)
+    } else {
+        Cow::Borrowed(result)
     }
 }
 
@@ -85,7 +94,7 @@ pub fn load(path: &Path, options: &DecodeOptions) -> Result<Decoded> {
         1.0
     };
     if scale != 1.0 {
-        image.planes.iter_mut().flatten().for_each(|v| *v /= scale);
+        image.divide(scale);
     }
     Ok(Decoded {
         image,

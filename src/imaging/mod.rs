@@ -8,7 +8,7 @@ mod resize;
 mod sample_tiff;
 mod synthetic;
 
-pub use decode::{DecodeOptions, Decoded, load, load_stored, noise_floor};
+pub use decode::{DecodeOptions, Decoded, in_file_units, load, load_stored, noise_floor};
 pub use encode::{EncodeOptions, check_output_path, save, save_atomically};
 pub use light::{linear_to_srgb, srgb_to_linear};
 pub use resize::resample;
@@ -60,6 +60,17 @@ impl Image {
     /// Number of colour channels (1 or 3), alpha not counted.
     pub fn channels(&self) -> usize {
         self.planes.len()
+    }
+
+    /// Multiplies every colour sample (not alpha) by `factor`.
+    pub fn multiply(&mut self, factor: f32) {
+        self.planes.iter_mut().flatten().for_each(|v| *v *= factor);
+    }
+
+    /// Divides every colour sample (not alpha) by `divisor`, exactly (a
+    /// multiplication by its reciprocal would round the largest value off 1).
+    pub fn divide(&mut self, divisor: f32) {
+        self.planes.iter_mut().flatten().for_each(|v| *v /= divisor);
     }
 
     /// The same image with every colour plane replaced by `f(plane)`.
