@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::deconv::{Boundary, Method, Settings};
+use crate::imaging::LightSpace;
 use crate::psf::PsfSpec;
 use serde::{Deserialize, Serialize};
 
@@ -163,7 +164,7 @@ impl Default for Params {
 
 impl Params {
     /// Engine settings, the way `unblur deconv` builds them.
-    pub fn settings(&self, noise_floor: Option<f64>) -> Settings {
+    pub fn settings(&self, noise_floor: Option<f64>, source_space: LightSpace) -> Settings {
         Settings {
             method: self.method.method,
             nsr: self.method.nsr,
@@ -171,6 +172,7 @@ impl Params {
             iterations: self.method.iterations,
             boundary: Boundary::Auto,
             noise_floor,
+            source_space,
         }
     }
 

@@ -263,7 +263,7 @@ impl PreviewCache {
         let kernel_id = params.psf.spec()?.to_string();
         let kernel = self.kernel(&kernel_id, params)?;
         let input = self.working_image(&source.image, params.luminance_only);
-        let settings = params.settings(source.noise_floor);
+        let settings = params.settings(source.noise_floor, source.space);
         // Scanning every sample for NaN costs a pass over the image: once per source.
         let image_id = Arc::as_ptr(&source.image) as usize;
         deconv::check_kernel_fits(&input, &kernel).map_err(|e| e.to_string())?;
@@ -292,7 +292,7 @@ impl PreviewCache {
         };
         if self.otf.as_ref().is_none_or(|(id, _, _)| *id != kernel_id) {
             let otf = prepared.otf(&kernel);
-            let mut model = prepared.analyze(&otf);
+            let mut model = prepared.analyze(&otf, &input);
             if let Some(floor) = source.noise_floor {
                 model.raise_noise(floor);
             }
@@ -405,7 +405,7 @@ pub fn render_full(source: &Source, params: &Params, progress: &dyn Progress) ->
     let kernel = kernel_of(params)?;
     let luminance = (params.luminance_only && source.image.channels() > 1).then(|| luminance_image(&source.image));
     let input = luminance.as_ref().unwrap_or(&source.image);
-    let settings: Settings = params.settings(source.noise_floor);
+    let settings: Settings = params.settings(source.noise_floor, source.space);
     let (result, applied, _) =
         engine::deconvolve(input, &kernel, &settings, Backend::Auto, progress).map_err(|e| e.to_string())?;
     Ok(finish_render(source, params, luminance.as_ref(), result, applied))

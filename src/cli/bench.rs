@@ -170,7 +170,7 @@ fn cpu_timings(image: &Image, kernel: &unblur::psf::Kernel, args: &Args) -> Resu
     let runs = args.runs;
     let prepared = Prepared::new(image, Boundary::Reflect, kernel.height, kernel.width);
     let otf = prepared.otf(kernel);
-    let nsr = prepared.analyze(&otf).best_nsr() as f32;
+    let nsr = prepared.analyze(&otf, image).best_nsr() as f32;
     let run = |method: Method, iterations: Option<usize>| {
         median(runs, || {
             wall(|| {

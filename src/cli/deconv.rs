@@ -146,6 +146,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         iterations: args.iters,
         boundary: args.boundary.into(),
         noise_floor: imaging::noise_floor(&decoded),
+        source_space: decoded.space,
     };
     let progress = TerminalProgress::new();
     let outcome = engine::deconvolve(&decoded.image, &kernel, &settings, args.backend.into(), &progress);

@@ -46,6 +46,7 @@ pub fn run() -> Result<(), Failure> {
         let settings = Settings {
             method,
             noise_floor: imaging::noise_floor(&decoded),
+            source_space: decoded.space,
             ..Settings::default()
         };
         let (result, applied) = deconv::deconvolve(&decoded.image, &kernel, &settings, &Silent)?;

@@ -50,18 +50,24 @@ pub struct SpectrumModel {
     samples: Vec<Sample>,
     /// Standard deviation of the (white) noise per pixel.
     pub noise_sigma: f64,
+    /// The image's mean absolute neighbour difference ([`mean_gradient`]):
+    /// its contrast, in its own units.
+    pub mean_gradient: f64,
+    /// Colour planes modelled.
+    pub channels: usize,
 }
 
 impl SpectrumModel {
     /// Fits the model to the image's and the OTF's values on `grid`;
     /// `wavelet_noise` is the fallback noise estimate where too little of the
-    /// spectrum is blurred away.
+    /// spectrum is blurred away, `mean_gradient` the image's.
     pub fn fit(
         fft: &Fft2d,
         grid: &SampleGrid,
         channels: &[Vec<Complex32>],
         otf: &[Complex32],
         wavelet_noise: impl FnOnce() -> f64,
+        mean_gradient: f64,
     ) -> Self {
         let mut samples = observe(fft, grid, channels, otf);
         let noise_sigma = spectral_noise_variance(&samples)
@@ -72,7 +78,12 @@ impl SpectrumModel {
         for s in &mut samples {
             s.signal = scale * s.radius.powf(-exponent);
         }
-        SpectrumModel { samples, noise_sigma }
+        SpectrumModel {
+            samples,
+            noise_sigma,
+            mean_gradient,
+            channels: channels.len(),
+        }
     }
 
     /// Raises the noise to at least `sigma`.
@@ -149,6 +160,39 @@ impl SpectrumModel {
         }
         10f64.powf((lo + hi) / 2.0)
     }
+}
+
+/// Rows read by [`mean_gradient`] at most: a statistic, not an image.
+const GRADIENT_ROWS: usize = 1024;
+
+/// Mean absolute difference between horizontal and vertical neighbours over
+/// the colour planes of a `width`-wide image: a contrast that scales with the
+/// image's values (a global gain s makes it s times larger). Large images
+/// are read on every few rows.
+pub fn mean_gradient(planes: &[Vec<f32>], width: usize) -> f64 {
+    let height = planes.first().map_or(0, |p| p.len() / width.max(1));
+    if height < 2 || width < 2 {
+        return 0.0;
+    }
+    let step = (height - 1).div_ceil(GRADIENT_ROWS).max(1);
+    let rows: Vec<usize> = (0..height - 1).step_by(step).collect();
+    // Per-row sums added in row order: the same result on every run.
+    let sums: Vec<f64> = rows
+        .par_iter()
+        .map(|&y| {
+            planes
+                .iter()
+                .map(|p| {
+                    let (row, below) = (&p[y * width..(y + 1) * width], &p[(y + 1) * width..(y + 2) * width]);
+                    let across: f32 = row.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
+                    let down: f32 = row.iter().zip(below).map(|(a, b)| (b - a).abs()).sum();
+                    across as f64 + down as f64
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    let count = rows.len() as f64 * planes.len() as f64 * (2 * width - 1) as f64;
+    sums.iter().sum::<f64>() / count
 }
 
 /// Which frequencies the model samples: in every column `kx`, the rows
@@ -334,6 +378,8 @@ mod tests {
         let model = SpectrumModel {
             samples,
             noise_sigma: 0.01,
+            mean_gradient: 0.01,
+            channels: 1,
         };
         let dense_minimum = |shape: &(dyn Fn(&Sample) -> f64 + Sync)| {
             (0..=10_000)

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::auto::{SampleGrid, SpectrumModel};
+use super::auto::{self, SampleGrid, SpectrumModel};
 use super::boundary::{Boundary, Layout};
 use super::{noise, operators};
 use crate::fft::{self, Complex32, Fft2d, SparseRows};
@@ -93,14 +93,18 @@ impl Prepared {
     }
 
     /// Measures the noise and models the signal's spectrum, from which the
-    /// automatic parameters are chosen.
-    pub fn analyze(&self, otf: &[Complex32]) -> SpectrumModel {
+    /// automatic parameters are chosen; `image` is the one prepared.
+    pub fn analyze(&self, otf: &[Complex32], image: &Image) -> SpectrumModel {
         let grid = SampleGrid::new(&self.fft);
         let channels: Vec<_> = self.spectra.iter().map(|s| grid.read(&self.fft, s)).collect();
-        SpectrumModel::fit(&self.fft, &grid, &channels, &grid.read(&self.fft, otf), || {
-            let planes: Vec<Vec<f32>> = self.planes().iter().map(|p| self.layout.crop(p)).collect();
-            noise::estimate_noise_sigma_planes(&planes, self.layout.image_height, self.layout.image_width)
-        })
+        SpectrumModel::fit(
+            &self.fft,
+            &grid,
+            &channels,
+            &grid.read(&self.fft, otf),
+            || noise::estimate_noise_sigma_planes(&image.planes, image.height, image.width),
+            auto::mean_gradient(&image.planes, image.width),
+        )
     }
 }
 
@@ -197,9 +201,14 @@ impl RowTransformed {
             read = self.rows.iter().map(full).collect::<Vec<_>>();
             (&read, grid.read(&self.fft, &self.fft.forward_sparse(kernel_rows)))
         };
-        SpectrumModel::fit(&self.fft, &grid, channels, &otf, || {
-            noise::estimate_noise_sigma_planes(planes, self.layout.image_height, self.layout.image_width)
-        })
+        SpectrumModel::fit(
+            &self.fft,
+            &grid,
+            channels,
+            &otf,
+            || noise::estimate_noise_sigma_planes(planes, self.layout.image_height, self.layout.image_width),
+            auto::mean_gradient(planes, self.layout.image_width),
+        )
     }
 
     /// Finishes the column transforms: the full spectra.
@@ -309,7 +318,7 @@ mod tests {
             assert_eq!(SampleGrid::new(&staged.fft).foldable, foldable, "{w}x{h}");
             let from_rows = staged.analyze(&staged.kernel_rows(&kernel), &image.planes);
             let prepared = Prepared::new(&image, boundary, kernel.height, kernel.width);
-            let from_spectra = prepared.analyze(&prepared.otf(&kernel));
+            let from_spectra = prepared.analyze(&prepared.otf(&kernel), &image);
             let close = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-3;
             assert!(
                 close(from_rows.noise_sigma, from_spectra.noise_sigma),

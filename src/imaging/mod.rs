@@ -85,11 +85,12 @@ impl Image {
 }
 
 /// How a file's values relate to light.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LightSpace {
     /// sRGB-encoded values (8-bit files, JPEGs, colour-tagged files).
     Srgb,
     /// Values proportional to light (untagged 16-bit and float files).
+    #[default]
     Linear,
 }
 

@@ -75,6 +75,7 @@ pub fn run_case(case: &Case, settings: &Settings) -> (Quality, Applied) {
     // As the CLI does: the file's rounding and compression set a noise floor.
     let settings = Settings {
         noise_floor: imaging::noise_floor(&decoded),
+        source_space: decoded.space,
         ..settings.clone()
     };
     let (result, applied) = deconv::deconvolve(&decoded.image, &kernel, &settings, &Silent).expect("deconvolve");
