@@ -1,5 +1,5 @@
 //! TV and RL weights over a grid, against the truth: `cargo run --release
-//! --example tv_weight [tv|rl|stats] [GAIN]` prints, per case, the PSNR at
+//! --example tv_weight [tv|rl|stats|auto] [GAIN]` prints, per case, the PSNR at
 //! 1/8-8x the former noise-only TV weight (RL: 1/4-4x its iteration rule),
 //! or the statistics the rules read; `UNBLUR_CASES=DIR` reads another folder.
 #[path = "../tests/common/mod.rs"]
@@ -83,6 +83,19 @@ fn main() {
         let (sp, sd) = (span(&image.planes), std(&image.planes));
         let g = grad(&image.planes, image.width);
         let mut line = format!("{id:<36} sig {sigma:.3e} span {sp:.4} std {sd:.4} grad {g:.5} |");
+        if method == "auto" {
+            // The automatic weight as the CLI chooses it.
+            let settings = Settings {
+                source_space: decoded.space,
+                ..base.clone()
+            };
+            let (mut result, applied) = deconv::deconvolve(&image, &kernel, &settings, &Silent).unwrap();
+            result.divide(gain);
+            let stored = common::as_stored(&result, decoded.space, decoded.depth);
+            let q = metrics::quality(&stored, &truth).unwrap();
+            println!("{id:<36} auto {:.3} {applied}", q.psnr_db);
+            continue;
+        }
         if method == "stats" {
             let w = image.width;
             let sq: f64 = image

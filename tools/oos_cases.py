@@ -16,6 +16,11 @@ encoding, 8 bits and JPEG quality 90 (`blurred.jpg`; their own seed too).
 
     python3 -m pip install numpy scipy scikit-image pypng pillow
     python3 tools/oos_cases.py DIR
+
+With `--colour`, five colour samples instead (the same shakes and motion,
+clean and noisy as 16-bit RGB PNG, noise drawn per channel, and through
+the camera pipeline as colour JPEGs), for the automatic weights' colour
+planes: `python3 tools/oos_cases.py DIR --colour`.
 """
 import os
 import sys
@@ -28,6 +33,7 @@ from skimage import color, data
 from skimage.util import img_as_float
 
 IMAGES = ["chelsea", "coins", "gravel", "grass", "moon", "rocket", "horse", "text"]
+COLOUR_IMAGES = ["chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina"]
 SIDE = 512
 
 
@@ -109,7 +115,8 @@ def write_case(out, name, sharp, blurred, kernel, jpeg=False):
     os.makedirs(case, exist_ok=True)
     if jpeg:
         stored = np.round(np.clip(blurred, 0, 1) * 255).astype(np.uint8)
-        Image.fromarray(stored, "L").save(os.path.join(case, "blurred.jpg"), quality=90, subsampling=2)
+        mode = "RGB" if stored.ndim == 3 else "L"
+        Image.fromarray(stored, mode).save(os.path.join(case, "blurred.jpg"), quality=90, subsampling=2)
     else:
         save(os.path.join(case, "blurred.png"), blurred, 16)
     save(os.path.join(case, "gt.png"), sharp, 8)
@@ -117,6 +124,8 @@ def write_case(out, name, sharp, blurred, kernel, jpeg=False):
 
 
 def circular_blur(image, kernel):
+    if image.ndim == 3:
+        return np.stack([circular_blur(image[..., c], kernel) for c in range(image.shape[2])], axis=-1)
     padded = np.zeros_like(image)
     h, w = kernel.shape
     padded[:h, :w] = kernel
@@ -136,6 +145,7 @@ def camera_blur(rng, sharp, kernel, electrons=4000.0, read_noise=0.001):
     """The shared set's `camera` degradation: the blur acts in linear light
     (half-sample mirrored boundary), then shot and read noise, clipping and
     sRGB encoding; the JPEG step is in `write_case`."""
+    kernel = kernel[..., None] if sharp.ndim == 3 else kernel
     linear = ndimage.convolve(srgb_to_linear(sharp), kernel, mode="reflect")
     noisy = rng.poisson(np.clip(linear, 0, None) * electrons) / electrons
     noisy = noisy + read_noise * rng.standard_normal(linear.shape)
@@ -151,10 +161,20 @@ def gray(name):
     return np.round(image[top : top + SIDE, left : left + SIDE] * 255) / 255
 
 
+def colour(name):
+    image = img_as_float(getattr(data, name)())[..., :3]
+    h, w = image.shape[:2]
+    top, left = max(0, (h - SIDE) // 2), max(0, (w - SIDE) // 2)
+    return np.round(image[top : top + SIDE, left : left + SIDE] * 255) / 255
+
+
 def save(path, values, bits):
     scale = (1 << bits) - 1
     stored = np.round(np.clip(values, 0, 1) * scale).astype(np.uint16 if bits == 16 else np.uint8)
-    png.from_array(stored, "L;16" if bits == 16 else "L").save(path)
+    mode = "RGB" if stored.ndim == 3 else "L"
+    if stored.ndim == 3:
+        stored = stored.reshape(stored.shape[0], -1)
+    png.from_array(stored, mode + ";16" if bits == 16 else mode).save(path)
 
 
 def main():
@@ -162,6 +182,9 @@ def main():
     rng = np.random.default_rng(20261204)
     kernels = {f"nshake{i}_{size}": shake(rng, size) for i, size in enumerate([19, 25, 31, 31])}
     kernels["motion19a10"] = motion(19, 10)
+    if "--colour" in sys.argv[2:]:
+        colour_cases(out, kernels)
+        return
     for name in IMAGES:
         sharp = gray(name)
         for kernel_name, kernel in kernels.items():
@@ -180,6 +203,20 @@ def main():
     for name in IMAGES:
         sharp = gray(name)
         for kernel_name, kernel in kernels.items():
+            blurred = camera_blur(rng, sharp, kernel)
+            write_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel, jpeg=True)
+
+
+def colour_cases(out, kernels):
+    rng = np.random.default_rng(20261207)
+    for name in COLOUR_IMAGES:
+        sharp = colour(name)
+        for kernel_name, kernel in kernels.items():
+            for degradation, sigma in [("clean", 0.001), ("noisy", 0.01)]:
+                if kernel_name.startswith("motion") and degradation == "clean":
+                    continue
+                blurred = circular_blur(sharp, kernel) + sigma * rng.standard_normal(sharp.shape)
+                write_case(out, f"{name}__{kernel_name}__{degradation}", sharp, blurred, kernel)
             blurred = camera_blur(rng, sharp, kernel)
             write_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel, jpeg=True)
 

@@ -50,9 +50,8 @@ pub struct SpectrumModel {
     samples: Vec<Sample>,
     /// Standard deviation of the (white) noise per pixel.
     pub noise_sigma: f64,
-    /// The image's mean absolute neighbour difference ([`mean_gradient`]):
-    /// its contrast, in its own units.
-    pub mean_gradient: f64,
+    /// The image's mean value and contrast ([`ImageStatistics`]).
+    pub statistics: ImageStatistics,
     /// Colour planes modelled.
     pub channels: usize,
 }
@@ -60,14 +59,14 @@ pub struct SpectrumModel {
 impl SpectrumModel {
     /// Fits the model to the image's and the OTF's values on `grid`;
     /// `wavelet_noise` is the fallback noise estimate where too little of the
-    /// spectrum is blurred away, `mean_gradient` the image's.
+    /// spectrum is blurred away, `statistics` the image's.
     pub fn fit(
         fft: &Fft2d,
         grid: &SampleGrid,
         channels: &[Vec<Complex32>],
         otf: &[Complex32],
         wavelet_noise: impl FnOnce() -> f64,
-        mean_gradient: f64,
+        statistics: ImageStatistics,
     ) -> Self {
         let mut samples = observe(fft, grid, channels, otf);
         let noise_sigma = spectral_noise_variance(&samples)
@@ -81,7 +80,7 @@ impl SpectrumModel {
         SpectrumModel {
             samples,
             noise_sigma,
-            mean_gradient,
+            statistics,
             channels: channels.len(),
         }
     }
@@ -162,37 +161,56 @@ impl SpectrumModel {
     }
 }
 
-/// Rows read by [`mean_gradient`] at most: a statistic, not an image.
-const GRADIENT_ROWS: usize = 1024;
+/// Rows read by [`ImageStatistics::measure`] at most: statistics, not an
+/// image.
+const STATISTICS_ROWS: usize = 1024;
 
-/// Mean absolute difference between horizontal and vertical neighbours over
-/// the colour planes of a `width`-wide image: a contrast that scales with the
-/// image's values (a global gain s makes it s times larger). Large images
-/// are read on every few rows.
-pub fn mean_gradient(planes: &[Vec<f32>], width: usize) -> f64 {
-    let height = planes.first().map_or(0, |p| p.len() / width.max(1));
-    if height < 2 || width < 2 {
-        return 0.0;
-    }
-    let step = (height - 1).div_ceil(GRADIENT_ROWS).max(1);
-    let rows: Vec<usize> = (0..height - 1).step_by(step).collect();
-    // Per-row sums added in row order: the same result on every run.
-    let sums: Vec<f64> = rows
-        .par_iter()
-        .map(|&y| {
-            planes
-                .iter()
-                .map(|p| {
+/// Two numbers that scale with the image's values (a global gain s makes
+/// both s times larger), which the automatic parameters divide the noise by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ImageStatistics {
+    /// The mean value over the colour planes.
+    pub mean_level: f64,
+    /// The mean absolute difference between horizontal and vertical
+    /// neighbours: the image's contrast.
+    pub mean_gradient: f64,
+}
+
+impl ImageStatistics {
+    /// Measures the colour planes of a `width`-wide image; large images are
+    /// read on every few rows.
+    pub fn measure(planes: &[Vec<f32>], width: usize) -> Self {
+        let height = planes.first().map_or(0, |p| p.len() / width.max(1));
+        if height < 2 || width < 2 {
+            let count = planes.iter().map(Vec::len).sum::<usize>().max(1) as f64;
+            let sum: f64 = planes.iter().flatten().map(|v| *v as f64).sum();
+            return ImageStatistics {
+                mean_level: sum / count,
+                mean_gradient: 0.0,
+            };
+        }
+        let step = (height - 1).div_ceil(STATISTICS_ROWS).max(1);
+        let rows: Vec<usize> = (0..height - 1).step_by(step).collect();
+        // Per-row sums added in row order: the same result on every run.
+        let sums: Vec<(f64, f64)> = rows
+            .par_iter()
+            .map(|&y| {
+                planes.iter().fold((0.0, 0.0), |(level, gradient), p| {
                     let (row, below) = (&p[y * width..(y + 1) * width], &p[(y + 1) * width..(y + 2) * width]);
+                    let values: f32 = row.iter().sum();
                     let across: f32 = row.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
                     let down: f32 = row.iter().zip(below).map(|(a, b)| (b - a).abs()).sum();
-                    across as f64 + down as f64
+                    (level + values as f64, gradient + across as f64 + down as f64)
                 })
-                .sum::<f64>()
-        })
-        .collect();
-    let count = rows.len() as f64 * planes.len() as f64 * (2 * width - 1) as f64;
-    sums.iter().sum::<f64>() / count
+            })
+            .collect();
+        let (level, gradient) = sums.iter().fold((0.0, 0.0), |(l, g), (a, b)| (l + a, g + b));
+        let lines = rows.len() as f64 * planes.len() as f64;
+        ImageStatistics {
+            mean_level: level / (lines * width as f64),
+            mean_gradient: gradient / (lines * (2 * width - 1) as f64),
+        }
+    }
 }
 
 /// Which frequencies the model samples: in every column `kx`, the rows
@@ -341,6 +359,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn image_statistics_measure_level_and_contrast() {
+        // A horizontal ramp: steps of 0.1 across, none down.
+        let (width, height) = (5, 3);
+        let ramp: Vec<f32> = (0..width * height).map(|n| 0.1 * (n % width) as f32).collect();
+        let stats = ImageStatistics::measure(std::slice::from_ref(&ramp), width);
+        assert!((stats.mean_level - 0.2).abs() < 1e-6, "{stats:?}");
+        // 4 steps of 0.1 and 5 zeros per row pair.
+        assert!((stats.mean_gradient - 0.4 / 9.0).abs() < 1e-6, "{stats:?}");
+        // Both scale with a gain; a tall image is read on a subset of rows.
+        let tall: Vec<f32> = (0..width * 5000).map(|n| 0.5 * ramp[n % (width * height)]).collect();
+        let scaled = ImageStatistics::measure(&[tall], width);
+        assert!((scaled.mean_level - 0.1).abs() < 1e-3, "{scaled:?}");
+        assert!((scaled.mean_gradient - 0.2 / 9.0).abs() < 1e-3, "{scaled:?}");
+    }
+
+    #[test]
     fn power_law_fit_recovers_the_exponent() {
         let samples: Vec<Sample> = (1..2000)
             .map(|i| {
@@ -378,7 +412,10 @@ mod tests {
         let model = SpectrumModel {
             samples,
             noise_sigma: 0.01,
-            mean_gradient: 0.01,
+            statistics: ImageStatistics {
+                mean_level: 0.5,
+                mean_gradient: 0.01,
+            },
             channels: 1,
         };
         let dense_minimum = |shape: &(dyn Fn(&Sample) -> f64 + Sync)| {

@@ -103,7 +103,7 @@ impl Prepared {
             &channels,
             &grid.read(&self.fft, otf),
             || noise::estimate_noise_sigma_planes(&image.planes, image.height, image.width),
-            auto::mean_gradient(&image.planes, image.width),
+            auto::ImageStatistics::measure(&image.planes, image.width),
         )
     }
 }
@@ -207,7 +207,7 @@ impl RowTransformed {
             channels,
             &otf,
             || noise::estimate_noise_sigma_planes(planes, self.layout.image_height, self.layout.image_width),
-            auto::mean_gradient(planes, self.layout.image_width),
+            auto::ImageStatistics::measure(planes, self.layout.image_width),
         )
     }
 
