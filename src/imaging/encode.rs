@@ -3,7 +3,7 @@
 use std::io::BufWriter;
 use std::path::Path;
 
-use image::{DynamicImage, ImageBuffer, ImageEncoder, ImageFormat, Luma, LumaA, Rgb, Rgba};
+use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
 
 use super::{BitDepth, Image, LightSpace, light};
 use crate::error::{Error, Result};
@@ -66,15 +66,7 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
             if encoded.channels() == 1 && encoded.alpha.is_some() {
                 encoded.planes = vec![encoded.planes[0].clone(); 3];
             }
-            if options.depth == BitDepth::Float {
-                return write_float_tiff(file, &encoded, icc_profile()?).map_err(|e| e.to_string());
-            }
-            let dynamic = to_dynamic(&encoded, sixteen, true);
-            let mut encoder = image::codecs::tiff::TiffEncoder::new(BufWriter::new(file));
-            if let Some(profile) = icc_profile()? {
-                encoder.set_icc_profile(profile).map_err(|e| e.to_string())?;
-            }
-            dynamic.write_with_encoder(encoder).map_err(|e| e.to_string())
+            write_tiff(file, &encoded, options.depth, icc_profile()?).map_err(|e| e.to_string())
         }
     })
 }
@@ -175,18 +167,38 @@ fn to_dynamic(image: &Image, sixteen: bool, with_alpha: bool) -> DynamicImage {
     .expect("buffer length matches the image size")
 }
 
-/// A 32-bit float TIFF (through the `tiff` crate: the image crate writes no
-/// float grayscale), the values as they are: neither clipped to [0, 1] nor
-/// rounded, as float data from scientific tools expects.
-fn write_float_tiff(file: &mut std::fs::File, image: &Image, icc_profile: Option<Vec<u8>>) -> tiff::TiffResult<()> {
-    use tiff::encoder::colortype::{ColorType, Gray32Float, RGB32Float, RGBA32Float};
-    fn write<C: ColorType<Inner = f32>>(
+/// TIFF through the `tiff` crate, which, unlike the image crate, writes
+/// float grayscale and compressed files: deflate, with horizontal
+/// differencing for 8 and 16-bit samples (the crate has no predictor for
+/// floats). Float values are written as they are: neither clipped to [0, 1]
+/// nor rounded, as float data from scientific tools expects.
+fn write_tiff(
+    file: &mut std::fs::File,
+    image: &Image,
+    depth: BitDepth,
+    icc_profile: Option<Vec<u8>>,
+) -> tiff::TiffResult<()> {
+    use tiff::encoder::colortype::{
+        ColorType, Gray8, Gray16, Gray32Float, RGB8, RGB16, RGB32Float, RGBA8, RGBA16, RGBA32Float,
+    };
+    use tiff::encoder::{Compression, DeflateLevel, Predictor, TiffValue};
+    fn write<C: ColorType>(
         file: &mut std::fs::File,
         image: &Image,
-        samples: &[f32],
+        samples: &[C::Inner],
         icc_profile: Option<Vec<u8>>,
-    ) -> tiff::TiffResult<()> {
-        let mut encoder = tiff::encoder::TiffEncoder::new(BufWriter::new(file))?;
+    ) -> tiff::TiffResult<()>
+    where
+        [C::Inner]: TiffValue,
+    {
+        let predictor = if C::SAMPLE_FORMAT[0] == tiff::tags::SampleFormat::IEEEFP {
+            Predictor::None
+        } else {
+            Predictor::Horizontal
+        };
+        let mut encoder = tiff::encoder::TiffEncoder::new(BufWriter::new(file))?
+            .with_compression(Compression::Deflate(DeflateLevel::Fast))
+            .with_predictor(predictor);
         let mut tiff = encoder.new_image::<C>(image.width as u32, image.height as u32)?;
         if let Some(profile) = icc_profile {
             tiff.encoder()
@@ -194,12 +206,34 @@ fn write_float_tiff(file: &mut std::fs::File, image: &Image, icc_profile: Option
         }
         tiff.write_data(samples)
     }
-    let with_alpha = image.alpha.is_some();
-    let samples = interleave(image, with_alpha, |v| v);
-    match (image.channels(), with_alpha) {
-        (1, _) => write::<Gray32Float>(file, image, &samples, icc_profile),
-        (_, false) => write::<RGB32Float>(file, image, &samples, icc_profile),
-        (_, true) => write::<RGBA32Float>(file, image, &samples, icc_profile),
+    let gray = image.channels() == 1;
+    // Gray with alpha is written as RGBA by the caller.
+    let alpha = image.alpha.is_some() && !gray;
+    match depth {
+        BitDepth::Float => {
+            let samples = interleave(image, alpha, |v| v);
+            match (gray, alpha) {
+                (true, _) => write::<Gray32Float>(file, image, &samples, icc_profile),
+                (false, false) => write::<RGB32Float>(file, image, &samples, icc_profile),
+                (false, true) => write::<RGBA32Float>(file, image, &samples, icc_profile),
+            }
+        }
+        BitDepth::Sixteen => {
+            let samples = interleave(image, alpha, quantize16);
+            match (gray, alpha) {
+                (true, _) => write::<Gray16>(file, image, &samples, icc_profile),
+                (false, false) => write::<RGB16>(file, image, &samples, icc_profile),
+                (false, true) => write::<RGBA16>(file, image, &samples, icc_profile),
+            }
+        }
+        BitDepth::Eight => {
+            let samples = interleave(image, alpha, quantize8);
+            match (gray, alpha) {
+                (true, _) => write::<Gray8>(file, image, &samples, icc_profile),
+                (false, false) => write::<RGB8>(file, image, &samples, icc_profile),
+                (false, true) => write::<RGBA8>(file, image, &samples, icc_profile),
+            }
+        }
     }
 }
 
