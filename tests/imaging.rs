@@ -404,3 +404,42 @@ fn srgb_tiff_results_carry_a_profile_and_read_back_as_srgb() {
         LightSpace::Linear
     );
 }
+
+#[test]
+fn tiff_results_are_compressed_losslessly() {
+    // A smooth photo-like gradient: deflate with horizontal differencing
+    // stores it in a fraction of its raw size, and it reads back exactly.
+    let (w, h) = (256, 192);
+    let plane = |k: f32| {
+        (0..w * h)
+            .map(|i| ((i % w) as f32 * k + (i / w) as f32) / 900.0)
+            .collect()
+    };
+    let image = Image::from_planes(w, h, vec![plane(1.0), plane(1.5), plane(2.0)]);
+    let dir = tempfile::tempdir().unwrap();
+    for (depth, bytes) in [(BitDepth::Eight, 1), (BitDepth::Sixteen, 2)] {
+        let path = dir.path().join(format!("smooth{bytes}.tif"));
+        let options = EncodeOptions {
+            depth,
+            space: LightSpace::Linear,
+            jpeg_quality: 90,
+        };
+        imaging::save(&path, &image, &options).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
+        let raw = w * h * 3 * bytes;
+        assert!(size * 4 < raw, "{bytes}-byte samples: {size} bytes of {raw} raw");
+        let file = std::fs::File::open(&path).unwrap();
+        let mut decoder = tiff::decoder::Decoder::new(std::io::BufReader::new(file)).unwrap();
+        let compression = decoder.get_tag_u32(tiff::tags::Tag::Compression).unwrap();
+        assert_eq!(compression, 8, "deflate");
+        // 8-bit files read as sRGB by default; these values are linear.
+        let linear = DecodeOptions {
+            space: SpaceChoice::Linear,
+            ..DecodeOptions::default()
+        };
+        let decoded = imaging::load(&path, &linear).unwrap();
+        let levels = if bytes == 1 { 255.0 } else { 65535.0 };
+        let diff = max_difference(&decoded.image, &image);
+        assert!(diff <= 0.5 / levels + 1e-6, "{bytes}-byte samples: {diff}");
+    }
+}
