@@ -139,9 +139,10 @@ pub const TV_ITERATIONS: usize = 100;
 /// level), within this range. Its updates are multiplicative, so a global
 /// gain changes nothing but the noise relative to the level; the former
 /// `0.5 / sigma` gave a 16x dimmer copy 200 iterations instead of 47, 5.3 dB
-/// worse. The best count over the 140 gray cases went as `m^-0.89`, and this
-/// rule gained 0.20 dB on them (BENCHMARKS.md).
-const RL_ITERATIONS_PER_RELATIVE_NOISE: f64 = 1.35;
+/// worse. Over 210 cases (gray and colour, see `TV_WEIGHT_RATE`) the best
+/// count followed the mean level better than its RMS or 99th percentile;
+/// this rule gained 0.14 dB on them (BENCHMARKS.md).
+const RL_ITERATIONS_PER_RELATIVE_NOISE: f64 = 1.12;
 const RL_ITERATION_RANGE: (usize, usize) = (20, 200);
 /// The automatic TV weight is `TV_WEIGHT_RATE * C^(1/4) * sigma^1.75 /
 /// g^0.75`, with `g` the image's mean gradient (`auto::ImageStatistics`) and
