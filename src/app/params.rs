@@ -173,6 +173,7 @@ impl Params {
             boundary: Boundary::Auto,
             noise_floor,
             source_space,
+            tv_weight_per_variance: None,
         }
     }
 

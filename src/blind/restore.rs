@@ -1,6 +1,6 @@
 //! The final non-blind step: deconvolution with an estimated kernel.
 
-use crate::deconv::{self, Applied, Method, Plan, Settings};
+use crate::deconv::{Applied, Method, Settings};
 use crate::engine::{self, Backend, Used};
 use crate::error::Result;
 use crate::imaging::Image;
@@ -30,9 +30,9 @@ const KERNEL_UNCERTAINTY_NOISE: f64 = 0.002;
 /// kernel causes. `noise_floor`: the least noise to assume (the file's
 /// rounding or compression, see `imaging::noise_floor`). The same call with
 /// the true kernel is the reference of the error ratio. The weight comes
-/// from the CPU analysis on every backend, so the GPU (DESIGN.md §4) solves
-/// the same problem; on a 12 MP photo it turns the 40 s of CPU iterations
-/// into a few seconds.
+/// from the CPU analysis on every backend (made once), so the GPU
+/// (DESIGN.md §4) solves the same problem; on a 12 MP photo it turns the
+/// 40 s of CPU iterations into a few seconds.
 pub fn deblur(
     image: &Image,
     kernel: &Kernel,
@@ -43,23 +43,8 @@ pub fn deblur(
     let settings = Settings {
         method: Method::TotalVariation,
         noise_floor: Some(noise_floor.unwrap_or(0.0).max(KERNEL_UNCERTAINTY_NOISE)),
+        tv_weight_per_variance: Some(TV_WEIGHT_PER_VARIANCE),
         ..Settings::default()
     };
-    let plan = Plan::new(image, kernel, &settings, progress)?;
-    let lambda = TV_WEIGHT_PER_VARIANCE * plan.noise_sigma.powi(2);
-    let iterations = plan.resolved.iterations.unwrap_or(deconv::TV_ITERATIONS);
-    if backend != Backend::Cpu {
-        drop(plan);
-        let chosen = Settings {
-            lambda: Some(lambda),
-            iterations: Some(iterations),
-            ..settings
-        };
-        return engine::deconvolve(image, kernel, &chosen, backend, progress);
-    }
-    let mut applied = plan.applied(Method::TotalVariation);
-    applied.parameter = Some(lambda);
-    let (prepared, otf) = plan.into_prepared();
-    let result = deconv::total_variation(&prepared, &otf, lambda as f32, iterations, progress)?;
-    Ok((result, applied, Used::Cpu))
+    engine::deconvolve(image, kernel, &settings, backend, progress)
 }

@@ -147,6 +147,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         boundary: args.boundary.into(),
         noise_floor: imaging::noise_floor(&decoded),
         source_space: decoded.space,
+        tv_weight_per_variance: None,
     };
     let progress = TerminalProgress::new();
     let outcome = engine::deconvolve(&decoded.image, &kernel, &settings, args.backend.into(), &progress);

@@ -95,6 +95,10 @@ pub struct Settings {
     /// The space the input file stored its values in (`Decoded::space`):
     /// the automatic TV weight is larger for sRGB-encoded files.
     pub source_space: LightSpace,
+    /// TV's automatic weight as this multiple of the noise variance instead
+    /// of the contrast rule (`auto_tv_lambda`): `unblur blind`'s final step
+    /// keeps its own.
+    pub tv_weight_per_variance: Option<f64>,
 }
 
 /// What was actually used, for reports and for reproducing a result.
@@ -193,7 +197,10 @@ pub fn resolve_parameters(settings: &Settings, model: &SpectrumModel) -> Resolve
             parameter: Some(
                 settings
                     .lambda
-                    .unwrap_or_else(|| auto_tv_lambda(model, settings.source_space)),
+                    .unwrap_or_else(|| match settings.tv_weight_per_variance {
+                        Some(rate) => rate * model.noise_sigma.max(MIN_NOISE_SIGMA).powi(2),
+                        None => auto_tv_lambda(model, settings.source_space),
+                    }),
             ),
             iterations: Some(settings.iterations.unwrap_or(TV_ITERATIONS)),
         },
