@@ -22,26 +22,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("parametric");
     let filter = args.get(2).cloned().unwrap_or_default();
-    // UNBLUR_CASES points at another folder of cases laid out the same way.
-    let root = std::env::var_os("UNBLUR_CASES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cases"));
-    let mut ids: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|id| id.contains(&filter))
-        .collect();
-    ids.sort();
-    for id in ids {
-        let dir = root.join(&id);
-        let blurred = if dir.join("blurred.png").exists() {
-            "blurred.png"
-        } else {
-            "blurred.jpg"
-        };
-        let decoded = imaging::load(&dir.join(blurred), &DecodeOptions::default()).unwrap();
+    for (id, dir, blurred) in common::case_folders(&filter) {
+        let decoded = imaging::load(&blurred, &DecodeOptions::default()).unwrap();
         if what == "kernel" {
             // A number, or "auto" for the suggested size; none: the true side + 4.
             let size = match args.get(3).map(String::as_str) {

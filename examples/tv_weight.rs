@@ -5,7 +5,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::path::Path;
 use unblur::deconv::{self, Method, Plan, Settings};
 use unblur::imaging::{self, DecodeOptions};
 use unblur::jobs::Silent;
@@ -44,24 +43,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let method = args.get(1).map(String::as_str).unwrap_or("tv");
     let gain: f32 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1.0);
-    let root = std::env::var_os("UNBLUR_CASES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cases"));
-    let mut ids: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    ids.sort();
-    for id in ids {
-        let dir = root.join(&id);
-        let blurred = if dir.join("blurred.png").exists() {
-            "blurred.png"
-        } else {
-            "blurred.jpg"
-        };
-        let decoded = imaging::load(&dir.join(blurred), &DecodeOptions::default()).unwrap();
+    for (id, dir, blurred) in common::case_folders("") {
+        let decoded = imaging::load(&blurred, &DecodeOptions::default()).unwrap();
         let kernel = Kernel::from_file(&dir.join("kernel.png")).unwrap();
         let mut image = decoded.image.clone();
         image.multiply(gain);

@@ -188,11 +188,7 @@ def main():
     for name in IMAGES:
         sharp = gray(name)
         for kernel_name, kernel in kernels.items():
-            for degradation, sigma in [("clean", 0.001), ("noisy", 0.01)]:
-                if kernel_name.startswith("motion") and degradation == "clean":
-                    continue
-                blurred = circular_blur(sharp, kernel) + sigma * rng.standard_normal(sharp.shape)
-                write_case(out, f"{name}__{kernel_name}__{degradation}", sharp, blurred, kernel)
+            clean_and_noisy(out, rng, name, sharp, kernel_name, kernel)
     rng = np.random.default_rng(20261205)
     for name in IMAGES:
         sharp = gray(name)
@@ -207,16 +203,22 @@ def main():
             write_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel, jpeg=True)
 
 
+def clean_and_noisy(out, rng, name, sharp, kernel_name, kernel):
+    """The circular blur with Gaussian noise of 0.001 (clean, not for the
+    motion) and 0.01 (noisy)."""
+    for degradation, sigma in [("clean", 0.001), ("noisy", 0.01)]:
+        if kernel_name.startswith("motion") and degradation == "clean":
+            continue
+        blurred = circular_blur(sharp, kernel) + sigma * rng.standard_normal(sharp.shape)
+        write_case(out, f"{name}__{kernel_name}__{degradation}", sharp, blurred, kernel)
+
+
 def colour_cases(out, kernels):
     rng = np.random.default_rng(20261207)
     for name in COLOUR_IMAGES:
         sharp = colour(name)
         for kernel_name, kernel in kernels.items():
-            for degradation, sigma in [("clean", 0.001), ("noisy", 0.01)]:
-                if kernel_name.startswith("motion") and degradation == "clean":
-                    continue
-                blurred = circular_blur(sharp, kernel) + sigma * rng.standard_normal(sharp.shape)
-                write_case(out, f"{name}__{kernel_name}__{degradation}", sharp, blurred, kernel)
+            clean_and_noisy(out, rng, name, sharp, kernel_name, kernel)
             blurred = camera_blur(rng, sharp, kernel)
             write_case(out, f"{name}__{kernel_name}__camera", sharp, blurred, kernel, jpeg=True)
 

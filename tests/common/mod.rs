@@ -49,6 +49,31 @@ pub fn cases() -> Vec<Case> {
         .collect()
 }
 
+/// The case folders under `UNBLUR_CASES` (another folder laid out as
+/// `tests/data/cases`, for the measuring examples) or `tests/data/cases`,
+/// sorted, whose names contain `filter`: (id, folder, blurred file).
+pub fn case_folders(filter: &str) -> Vec<(String, PathBuf, PathBuf)> {
+    let root = std::env::var_os("UNBLUR_CASES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data_dir().join("cases"));
+    let mut ids: Vec<String> = std::fs::read_dir(&root)
+        .expect("cases folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|id| id.contains(filter))
+        .collect();
+    ids.sort();
+    ids.into_iter()
+        .map(|id| {
+            let folder = root.join(&id);
+            let png = folder.join("blurred.png");
+            let blurred = if png.exists() { png } else { folder.join("blurred.jpg") };
+            (id, folder, blurred)
+        })
+        .collect()
+}
+
 /// The linear-light result written the way the CLI writes it (the input's
 /// space and depth), as stored values in [0, 1].
 pub fn as_stored(image: &Image, space: LightSpace, depth: BitDepth) -> Image {
