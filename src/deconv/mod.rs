@@ -156,9 +156,9 @@ const RL_ITERATION_RANGE: (usize, usize) = (20, 200);
 /// file, an underexposed photo) scales it by s, as it scales the balance of
 /// the data term and the penalty. Measured with the true kernels over a grid
 /// of weights on 210 cases (the 12 shared and 198 from `tools/oos_cases.py`,
-/// gray and colour), the best weight went as `g^-1.03` (the blurred image's
+/// gray and colour), the best weight went as `g^-1.16` (the blurred image's
 /// `g`; the sharp image's predicted it worse); blending in the noise as above
-/// lost fewer cases. See BENCHMARKS.md.
+/// fitted better than `sigma^2 / g` or `sigma^1.5 / g^0.5`. See BENCHMARKS.md.
 const TV_WEIGHT_RATE: f64 = 0.0936;
 const TV_WEIGHT_EXPONENT_SIGMA: f64 = 1.75;
 const TV_WEIGHT_EXPONENT_GRADIENT: f64 = 0.75;
