@@ -1,7 +1,12 @@
-//! TV and RL weights over a grid, against the truth: `cargo run --release
-//! --example tv_weight [tv|rl|stats|auto] [GAIN]` prints, per case, the PSNR at
-//! 1/8-8x the former noise-only TV weight (RL: 1/4-4x its iteration rule),
-//! or the statistics the rules read; `UNBLUR_CASES=DIR` reads another folder.
+//! Automatic TV and RL parameters against the truth, for BENCHMARKS.md:
+//! `cargo run --release --example tv_weight [tv|rl|stats|auto] [GAIN]`.
+//! - `tv`: PSNR at 1/8-8x the former TV weight `20 sigma^2`;
+//! - `rl`: PSNR at the former count `0.5 / sigma` with sigma scaled 1/4-4x;
+//! - `stats`: the statistics the rules were fitted on;
+//! - `auto`: the automatic parameters as shipped.
+//!
+//! `GAIN` multiplies the image first (results are divided back);
+//! `UNBLUR_CASES=DIR` reads the cases from DIR instead of `tests/data/cases`.
 #[path = "../tests/common/mod.rs"]
 mod common;
 
