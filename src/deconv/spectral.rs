@@ -25,6 +25,9 @@ pub struct Prepared {
     /// |D_x|^2 + |D_y|^2 per frequency, built on Tikhonov's first use so a
     /// slider drag does not recompute it.
     gradient_energy: OnceLock<Vec<f32>>,
+    /// The image's level and contrast, measured on the first analysis: a
+    /// kernel change re-analyzes, the image stays the same.
+    statistics: OnceLock<auto::ImageStatistics>,
 }
 
 impl Prepared {
@@ -93,7 +96,8 @@ impl Prepared {
     }
 
     /// Measures the noise and models the signal's spectrum, from which the
-    /// automatic parameters are chosen; `image` is the one prepared.
+    /// automatic parameters are chosen; `image` is the one prepared (its
+    /// statistics are measured once).
     pub fn analyze(&self, otf: &[Complex32], image: &Image) -> SpectrumModel {
         let grid = SampleGrid::new(&self.fft);
         let channels: Vec<_> = self.spectra.iter().map(|s| grid.read(&self.fft, s)).collect();
@@ -103,7 +107,9 @@ impl Prepared {
             &channels,
             &grid.read(&self.fft, otf),
             || noise::estimate_noise_sigma_planes(&image.planes, image.height, image.width),
-            auto::ImageStatistics::measure(&image.planes, image.width),
+            *self
+                .statistics
+                .get_or_init(|| auto::ImageStatistics::measure(&image.planes, image.width)),
         )
     }
 }
@@ -224,6 +230,7 @@ impl RowTransformed {
             planes: OnceLock::new(),
             alpha: self.alpha,
             gradient_energy: OnceLock::new(),
+            statistics: OnceLock::new(),
         }
     }
 
