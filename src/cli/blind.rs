@@ -106,7 +106,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     )?;
     eprintln!(
         "unblur: {description}; {applied}{} {used}",
-        super::deconv::scale_note(&decoded)
+        super::input::scale_note(&decoded)
     );
     Ok(())
 }

@@ -176,16 +176,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         "linear"
     };
-    eprintln!("unblur: {applied} space={space}{} {used}", scale_note(&decoded));
+    eprintln!(
+        "unblur: {applied} space={space}{} {used}",
+        super::input::scale_note(&decoded)
+    );
     Ok(())
-}
-
-/// ` scale=S` for data worked on divided by S (`Decoded::scale`): the noise
-/// and weights printed are relative to it. Empty for photos.
-pub(super) fn scale_note(decoded: &imaging::Decoded) -> String {
-    if decoded.scale == 1.0 {
-        String::new()
-    } else {
-        format!(" scale={:.3e}", decoded.scale)
-    }
 }

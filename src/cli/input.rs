@@ -19,3 +19,13 @@ pub fn load(path: &Path, options: &DecodeOptions) -> Result<Decoded, Failure> {
     }
     Ok(decoded)
 }
+
+/// ` scale=S` for data worked on divided by S (`Decoded::scale`): the noise
+/// and weights printed are relative to it. Empty for photos.
+pub(super) fn scale_note(decoded: &Decoded) -> String {
+    if decoded.scale == 1.0 {
+        String::new()
+    } else {
+        format!(" scale={:.3e}", decoded.scale)
+    }
+}

@@ -3,7 +3,7 @@
 use std::io::BufWriter;
 use std::path::Path;
 
-use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, Rgba};
+use image::{ExtendedColorType, ImageEncoder, ImageFormat};
 
 use super::{BitDepth, Image, LightSpace, light};
 use crate::error::{Error, Result};
@@ -51,14 +51,16 @@ pub fn save(path: &Path, image: &Image, options: &EncodeOptions) -> Result<()> {
     save_atomically(path, |file| match format {
         ImageFormat::Png => write_png(file, &encoded, sixteen, options.space),
         ImageFormat::Jpeg => {
-            let rgb = to_dynamic(&encoded, false, false);
-            let rgb = if encoded.channels() == 1 {
-                rgb
+            // JPEG has no alpha: gray or RGB samples only.
+            let color = if encoded.channels() == 1 {
+                ExtendedColorType::L8
             } else {
-                DynamicImage::ImageRgb8(rgb.to_rgb8())
+                ExtendedColorType::Rgb8
             };
-            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(file, options.jpeg_quality);
-            rgb.write_with_encoder(encoder).map_err(|e| e.to_string())
+            let samples = interleave(&encoded, false, quantize8);
+            image::codecs::jpeg::JpegEncoder::new_with_quality(file, options.jpeg_quality)
+                .write_image(&samples, encoded.width as u32, encoded.height as u32, color)
+                .map_err(|e| e.to_string())
         }
         _ => {
             // TIFF has no gray + alpha layout here: such images are written as RGBA.
@@ -140,33 +142,6 @@ fn interleave<T: Copy>(image: &Image, with_alpha: bool, q: impl Fn(f32) -> T) ->
     out
 }
 
-fn to_dynamic(image: &Image, sixteen: bool, with_alpha: bool) -> DynamicImage {
-    let (w, h) = (image.width as u32, image.height as u32);
-    let alpha = with_alpha && image.alpha.is_some();
-    // The buffers are built with exactly w*h*channels samples, so `from_raw` cannot fail.
-    match (image.channels(), alpha, sixteen) {
-        (1, false, false) => ImageBuffer::<Luma<u8>, _>::from_raw(w, h, interleave(image, false, quantize8))
-            .map(DynamicImage::ImageLuma8),
-        (1, true, false) => ImageBuffer::<LumaA<u8>, _>::from_raw(w, h, interleave(image, true, quantize8))
-            .map(DynamicImage::ImageLumaA8),
-        (1, false, true) => ImageBuffer::<Luma<u16>, _>::from_raw(w, h, interleave(image, false, quantize16))
-            .map(DynamicImage::ImageLuma16),
-        (1, true, true) => ImageBuffer::<LumaA<u16>, _>::from_raw(w, h, interleave(image, true, quantize16))
-            .map(DynamicImage::ImageLumaA16),
-        (_, false, false) => {
-            ImageBuffer::<Rgb<u8>, _>::from_raw(w, h, interleave(image, false, quantize8)).map(DynamicImage::ImageRgb8)
-        }
-        (_, true, false) => {
-            ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, interleave(image, true, quantize8)).map(DynamicImage::ImageRgba8)
-        }
-        (_, false, true) => ImageBuffer::<Rgb<u16>, _>::from_raw(w, h, interleave(image, false, quantize16))
-            .map(DynamicImage::ImageRgb16),
-        (_, true, true) => ImageBuffer::<Rgba<u16>, _>::from_raw(w, h, interleave(image, true, quantize16))
-            .map(DynamicImage::ImageRgba16),
-    }
-    .expect("buffer length matches the image size")
-}
-
 /// TIFF through the `tiff` crate, which, unlike the image crate, writes
 /// float grayscale and compressed files: deflate, with horizontal
 /// differencing for 8 and 16-bit samples (the crate has no predictor for
@@ -209,31 +184,21 @@ fn write_tiff(
     let gray = image.channels() == 1;
     // Gray with alpha is written as RGBA by the caller.
     let alpha = image.alpha.is_some() && !gray;
+    // The layout's colour type for one sample type, the samples quantized.
+    macro_rules! by_layout {
+        ($gray:ty, $rgb:ty, $rgba:ty, $quantize:expr) => {{
+            let samples = interleave(image, alpha, $quantize);
+            match (gray, alpha) {
+                (true, _) => write::<$gray>(file, image, &samples, icc_profile),
+                (false, false) => write::<$rgb>(file, image, &samples, icc_profile),
+                (false, true) => write::<$rgba>(file, image, &samples, icc_profile),
+            }
+        }};
+    }
     match depth {
-        BitDepth::Float => {
-            let samples = interleave(image, alpha, |v| v);
-            match (gray, alpha) {
-                (true, _) => write::<Gray32Float>(file, image, &samples, icc_profile),
-                (false, false) => write::<RGB32Float>(file, image, &samples, icc_profile),
-                (false, true) => write::<RGBA32Float>(file, image, &samples, icc_profile),
-            }
-        }
-        BitDepth::Sixteen => {
-            let samples = interleave(image, alpha, quantize16);
-            match (gray, alpha) {
-                (true, _) => write::<Gray16>(file, image, &samples, icc_profile),
-                (false, false) => write::<RGB16>(file, image, &samples, icc_profile),
-                (false, true) => write::<RGBA16>(file, image, &samples, icc_profile),
-            }
-        }
-        BitDepth::Eight => {
-            let samples = interleave(image, alpha, quantize8);
-            match (gray, alpha) {
-                (true, _) => write::<Gray8>(file, image, &samples, icc_profile),
-                (false, false) => write::<RGB8>(file, image, &samples, icc_profile),
-                (false, true) => write::<RGBA8>(file, image, &samples, icc_profile),
-            }
-        }
+        BitDepth::Float => by_layout!(Gray32Float, RGB32Float, RGBA32Float, |v| v),
+        BitDepth::Sixteen => by_layout!(Gray16, RGB16, RGBA16, quantize16),
+        BitDepth::Eight => by_layout!(Gray8, RGB8, RGBA8, quantize8),
     }
 }
 

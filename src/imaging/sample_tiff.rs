@@ -57,24 +57,28 @@ pub(super) fn decode(
         .flatten()
         .and_then(Orientation::from_exif)
         .unwrap_or(Orientation::NoTransforms);
+    // Integer samples over their type's maximum (`as f64` is exact up to
+    // 32 bits and rounds 64-bit ones, which `Into<f64>` refuses).
+    macro_rules! scaled {
+        ($samples:expr, $type:ty) => {
+            $samples
+                .iter()
+                .map(|&x| (x as f64 / <$type>::MAX as f64) as f32)
+                .collect()
+        };
+    }
     let (samples, depth) = match decoder.read_image()? {
-        DecodingResult::U8(v) => (scaled(&v, u8::MAX as f64), BitDepth::Eight),
-        DecodingResult::U16(v) => (scaled(&v, u16::MAX as f64), BitDepth::Sixteen),
-        DecodingResult::U32(v) => (scaled(&v, u32::MAX as f64), BitDepth::Float),
+        DecodingResult::U8(v) => (scaled!(v, u8), BitDepth::Eight),
+        DecodingResult::U16(v) => (scaled!(v, u16), BitDepth::Sixteen),
+        DecodingResult::U32(v) => (scaled!(v, u32), BitDepth::Float),
         // 64-bit and signed integers (elevation models, some microscopes) are
         // read as data, like floats: scaled by their type's maximum, then
         // to their own range on loading (`Decoded::scale`).
-        DecodingResult::U64(v) => (
-            v.iter().map(|&x| (x as f64 / u64::MAX as f64) as f32).collect(),
-            BitDepth::Float,
-        ),
-        DecodingResult::I8(v) => (scaled(&v, i8::MAX as f64), BitDepth::Float),
-        DecodingResult::I16(v) => (scaled(&v, i16::MAX as f64), BitDepth::Float),
-        DecodingResult::I32(v) => (scaled(&v, i32::MAX as f64), BitDepth::Float),
-        DecodingResult::I64(v) => (
-            v.iter().map(|&x| (x as f64 / i64::MAX as f64) as f32).collect(),
-            BitDepth::Float,
-        ),
+        DecodingResult::U64(v) => (scaled!(v, u64), BitDepth::Float),
+        DecodingResult::I8(v) => (scaled!(v, i8), BitDepth::Float),
+        DecodingResult::I16(v) => (scaled!(v, i16), BitDepth::Float),
+        DecodingResult::I32(v) => (scaled!(v, i32), BitDepth::Float),
+        DecodingResult::I64(v) => (scaled!(v, i64), BitDepth::Float),
         DecodingResult::F16(v) => (v.iter().map(|x| x.to_f32()).collect(), BitDepth::Float),
         DecodingResult::F32(v) => (v, BitDepth::Float),
         DecodingResult::F64(v) => (v.iter().map(|&x| x as f32).collect(), BitDepth::Float),
@@ -124,10 +128,6 @@ pub(super) fn has_icc_profile(bytes: &[u8]) -> bool {
     Decoder::new(Cursor::new(bytes))
         .and_then(|mut d| d.find_tag(Tag::IccProfile))
         .is_ok_and(|tag| tag.is_some())
-}
-
-fn scaled<T: Copy + Into<f64>>(samples: &[T], max: f64) -> Vec<f32> {
-    samples.iter().map(|&v| (v.into() / max) as f32).collect()
 }
 
 /// One plane of `width` x `height` samples turned by `orientation`: the
