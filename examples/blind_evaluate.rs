@@ -1,6 +1,8 @@
 //! Blind estimation on the shared cases: parametric fits and free-form kernels.
 //! `cargo run --release --example blind_evaluate [parametric|kernel] [CASE-FILTER] [SIZE]`;
-//! `UNBLUR_CASES=DIR` reads the cases from DIR instead of `tests/data/cases`.
+//! `UNBLUR_CASES=DIR` reads the cases from DIR instead of `tests/data/cases`;
+//! `UNBLUR_KERNELS=DIR` scores the kernels `DIR/<case>_kernel.png` (another
+//! estimator's, say) instead of estimating them.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -57,15 +59,26 @@ fn kernel_case(dir: &Path, id: &str, decoded: &Decoded, size: Support) {
     let truth_kernel = Kernel::from_file(&dir.join("kernel.png")).unwrap();
     let kernel_size = size.kernel_size(truth_kernel.width);
     let start = Instant::now();
-    let estimate = blind::estimate_kernel(
-        &decoded.image,
-        &KernelOptions {
-            kernel_size,
-            region: None,
-        },
-        &Silent,
-    )
-    .unwrap();
+    let estimate = match std::env::var_os("UNBLUR_KERNELS") {
+        Some(folder) => {
+            let kernel = Kernel::from_file(&Path::new(&folder).join(format!("{id}_kernel.png"))).unwrap();
+            blind::KernelEstimate {
+                size: kernel.width,
+                kernel,
+                size_suggested: false,
+                warnings: Vec::new(),
+            }
+        }
+        None => blind::estimate_kernel(
+            &decoded.image,
+            &KernelOptions {
+                kernel_size,
+                region: None,
+            },
+            &Silent,
+        )
+        .unwrap(),
+    };
     let size = estimate.size;
     let secs = start.elapsed().as_secs_f64();
     let ke = metrics::kernel_error(&estimate.kernel, &truth_kernel);
