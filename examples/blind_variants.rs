@@ -8,6 +8,7 @@
 //! `cargo run --release --example blind_variants DIR`
 
 #[path = "../tests/common/variants.rs"]
+#[allow(dead_code)]
 mod variants;
 
 use std::path::Path;

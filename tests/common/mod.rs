@@ -49,6 +49,24 @@ pub fn cases() -> Vec<Case> {
         .collect()
 }
 
+/// The cases under `UNBLUR_CASES` (their degradation read from the name's
+/// last part, as the case generators write it), or the shared ones.
+pub fn case_list() -> Vec<Case> {
+    if std::env::var_os("UNBLUR_CASES").is_none() {
+        return cases();
+    }
+    case_folders("")
+        .into_iter()
+        .map(|(id, folder, blurred)| Case {
+            degradation: id.rsplit("__").next().unwrap_or_default().to_string(),
+            blurred_psnr: f64::NAN,
+            folder,
+            blurred,
+            id,
+        })
+        .collect()
+}
+
 /// The case folders under `UNBLUR_CASES` (another folder laid out as
 /// `tests/data/cases`, for the measuring examples) or `tests/data/cases`,
 /// sorted, whose names contain `filter`: (id, folder, blurred file).

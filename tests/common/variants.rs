@@ -17,16 +17,32 @@ pub fn luminance(image: &Image) -> Image {
     Image::gray(image.width, image.height, y)
 }
 
-/// Convolution (not correlation) with half-sample mirrored borders.
+/// Convolution (not correlation) of a gray image with half-sample mirrored
+/// borders.
 pub fn convolved(image: &Image, kernel: &Kernel) -> Image {
-    let (w, h) = (image.width as isize, image.height as isize);
     let mirror = |i: isize, n: isize| {
         let i = i.rem_euclid(2 * n);
         if i < n { i } else { 2 * n - 1 - i }
     };
+    Image::gray(image.width, image.height, convolved_plane(image, 0, kernel, mirror))
+}
+
+/// Convolution of every plane with periodic borders, as the shared cases
+/// are made.
+pub fn convolved_periodic(image: &Image, kernel: &Kernel) -> Image {
+    let planes = (0..image.channels())
+        .map(|p| convolved_plane(image, p, kernel, isize::rem_euclid))
+        .collect();
+    Image::from_planes(image.width, image.height, planes)
+}
+
+/// Plane `p` of `image` convolved with `kernel`; `border(i, n)` maps an
+/// index outside `0..n` inside.
+fn convolved_plane(image: &Image, p: usize, kernel: &Kernel, border: impl Fn(isize, isize) -> isize) -> Vec<f32> {
+    let (w, h) = (image.width as isize, image.height as isize);
     let (cy, cx) = ((kernel.height / 2) as isize, (kernel.width / 2) as isize);
-    let plane = &image.planes[0];
-    let out = (0..w * h)
+    let plane = &image.planes[p];
+    (0..w * h)
         .map(|n| {
             let (y, x) = (n / w, n % w);
             let mut sum = 0.0f32;
@@ -34,15 +50,14 @@ pub fn convolved(image: &Image, kernel: &Kernel) -> Image {
                 for c in 0..kernel.width as isize {
                     let weight = kernel.data[(r * kernel.width as isize + c) as usize];
                     if weight != 0.0 {
-                        let (sy, sx) = (mirror(y - (r - cy), h), mirror(x - (c - cx), w));
+                        let (sy, sx) = (border(y - (r - cy), h), border(x - (c - cx), w));
                         sum += weight * plane[(sy * w + sx) as usize];
                     }
                 }
             }
             sum
         })
-        .collect();
-    Image::gray(image.width, image.height, out)
+        .collect()
 }
 
 pub fn remapped(
