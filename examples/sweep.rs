@@ -25,15 +25,12 @@ fn main() {
             },
         );
         let mut best = (f64::NEG_INFINITY, 0.0);
-        let grid: Vec<f64> = if method == Method::RichardsonLucy {
+        let grid: Vec<f64> = if std::env::var_os("UNBLUR_AUTO_ONLY").is_some() {
+            Vec::new()
+        } else if method == Method::RichardsonLucy {
             vec![5.0, 10.0, 20.0, 30.0, 50.0, 80.0, 120.0, 200.0]
         } else {
             (0..=24).map(|k| 10f64.powf(-7.0 + k as f64 * 0.25)).collect()
-        };
-        let grid = if std::env::var_os("UNBLUR_AUTO_ONLY").is_some() {
-            Vec::new()
-        } else {
-            grid
         };
         for value in grid {
             let mut settings = Settings {

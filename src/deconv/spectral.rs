@@ -25,9 +25,9 @@ pub struct Prepared {
     /// |D_x|^2 + |D_y|^2 per frequency, built on Tikhonov's first use so a
     /// slider drag does not recompute it.
     gradient_energy: OnceLock<Vec<f32>>,
-    /// The image's level and contrast, measured on the first analysis: a
-    /// kernel change re-analyzes, the image stays the same.
-    statistics: OnceLock<auto::ImageStatistics>,
+    /// The image's level and contrast, measured once as it was transformed:
+    /// a kernel change re-analyzes, the image stays the same.
+    statistics: auto::ImageStatistics,
 }
 
 impl Prepared {
@@ -96,8 +96,8 @@ impl Prepared {
     }
 
     /// Measures the noise and models the signal's spectrum, from which the
-    /// automatic parameters are chosen; `image` is the one prepared (its
-    /// statistics are measured once).
+    /// automatic parameters are chosen; `image` is the one prepared (the
+    /// wavelet fallback of the noise estimate reads it).
     pub fn analyze(&self, otf: &[Complex32], image: &Image) -> SpectrumModel {
         let grid = SampleGrid::new(&self.fft);
         let channels: Vec<_> = self.spectra.iter().map(|s| grid.read(&self.fft, s)).collect();
@@ -107,9 +107,7 @@ impl Prepared {
             &channels,
             &grid.read(&self.fft, otf),
             || noise::estimate_noise_sigma_planes(&image.planes, image.height, image.width),
-            *self
-                .statistics
-                .get_or_init(|| auto::ImageStatistics::measure(&image.planes, image.width)),
+            self.statistics,
         )
     }
 }
@@ -127,6 +125,8 @@ pub struct RowTransformed {
     /// pass (none when made for a [`Prepared`], which reads its spectra).
     samples: Vec<Vec<Complex32>>,
     alpha: Option<Vec<f32>>,
+    /// The image's level and contrast, for the automatic parameters.
+    statistics: auto::ImageStatistics,
     /// False when a sample of the image is NaN or infinite (found as the
     /// rows were read, which saves a pass over the image).
     pub all_finite: bool,
@@ -178,6 +178,7 @@ impl RowTransformed {
             rows,
             samples,
             alpha: image.alpha.clone(),
+            statistics: auto::ImageStatistics::measure(&image.planes, image.width),
             all_finite: all_finite.into_inner(),
         }
     }
@@ -213,7 +214,7 @@ impl RowTransformed {
             channels,
             &otf,
             || noise::estimate_noise_sigma_planes(planes, self.layout.image_height, self.layout.image_width),
-            auto::ImageStatistics::measure(planes, self.layout.image_width),
+            self.statistics,
         )
     }
 
@@ -230,7 +231,7 @@ impl RowTransformed {
             planes: OnceLock::new(),
             alpha: self.alpha,
             gradient_energy: OnceLock::new(),
-            statistics: OnceLock::new(),
+            statistics: self.statistics,
         }
     }
 
